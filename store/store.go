@@ -22,7 +22,17 @@ var (
 
 // Store is the persistence interface. All methods are safe for concurrent use.
 // Update methods run the callback inside a transaction: the callback gets the current
-// record and returns the new one; an error from it aborts the update unchanged.
+// record and returns the new one; an error from it aborts the update unchanged. The
+// callback must not call the Store (a backend may hold its only write connection for
+// it). It may change the record's key, which renames the record (ErrAlreadyExists if
+// the new key is taken).
+//
+// Conventions every backend follows (store/storetest checks them): times are kept to
+// the microsecond and read back in UTC; empty slices, maps and byte slices read back as
+// nil; lists are ordered by key (roles and users by lower-cased name, runners by name),
+// except signing keys and access keys (oldest first) and audit events (newest first);
+// creating a record whose parent (workspace, repository, user) is missing gives
+// ErrNotFound; deleting a user deletes its access keys.
 type Store interface {
 	// Settings are small named blobs: CA material, root credentials, key rings.
 	GetSetting(ctx context.Context, name string) ([]byte, error)

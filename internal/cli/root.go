@@ -78,4 +78,8 @@ chain locally: a pipeline identity provider and AWS-compatible IAM and STS.`,
 // commands lists the constructors of every top-level command.
 var commands = []func(Streams) *cobra.Command{
 	newVersionCmd,
+	newPolicyCmd,
+	newUpCmd,
+	newTokenCmd,
+	newKeysCmd,
 }

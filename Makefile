@@ -1,0 +1,35 @@
+# keyless developer tasks. `make test` is the whole test suite (what CI runs).
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+KEYLESS_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export KEYLESS_TEST_POSTGRES_DSN
+
+.PHONY: build test check fuzz bench deps
+
+build:
+	$(GO) build -o bin/keyless ./cmd/keyless
+
+deps:
+	$(GO) mod download
+	@if [ -f e2e/js/package.json ]; then cd e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
+
+test: deps
+	$(GO) test -count=1 -timeout 15m ./...
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
+
+# Fuzz every target for FUZZTIME each (default 30s); see README for the long runs.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,191 @@
+// Package e2e runs the real keyless binary against itself and official clients.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// keylessBin is the binary built once for the whole package.
+var keylessBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "keyless-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	keylessBin = filepath.Join(dir, "keyless")
+	build := exec.Command("go", "build", "-o", keylessBin, "../cmd/keyless")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build keyless:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// upProc is a running `keyless up`.
+type upProc struct {
+	t      testing.TB
+	cmd    *exec.Cmd
+	data   string
+	env    map[string]string
+	stdout *bytes.Buffer
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+// startUp runs `keyless up --listen 127.0.0.1:0 --data DIR args...` and waits until it
+// has written DIR/env and answers /healthz.
+func startUp(t testing.TB, data string, args ...string) *upProc {
+	t.Helper()
+	envPath := filepath.Join(data, "env")
+	os.Remove(envPath)
+	p := &upProc{t: t, data: data, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(keylessBin, append([]string{"up", "--listen", "127.0.0.1:0", "--data", data}, args...)...)
+	p.cmd.Env = cleanEnv()
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("keyless up exited early: %v\nstderr: %s", err, p.stderr)
+		default:
+		}
+		if env, err := readEnvFile(envPath); err == nil {
+			resp, err := http.Get(env["KEYLESS_ENDPOINT"] + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					p.env = env
+					return p
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("keyless up not ready after 30s\nstderr: %s", p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and returns the exit error (nil for a clean exit).
+func (p *upProc) stop() error {
+	if p.cmd.ProcessState != nil {
+		return nil
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return err
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		return fmt.Errorf("keyless up did not stop within 15s of SIGTERM")
+	}
+}
+
+// cleanEnv is the test process environment without anything keyless or AWS related,
+// so that tests see only what they set.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "KEYLESS_") || strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "BITBUCKET_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// withEnv returns cleanEnv plus the variables of m.
+func withEnv(m map[string]string, extra ...string) []string {
+	env := cleanEnv()
+	for k, v := range m {
+		env = append(env, k+"="+v)
+	}
+	return append(env, extra...)
+}
+
+// readEnvFile parses the `export K=V` lines keyless up writes, undoing sh quoting.
+func readEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			continue
+		}
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok {
+			return nil, fmt.Errorf("malformed line %q", line)
+		}
+		if strings.HasPrefix(v, "'") {
+			v = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'"), `'\''`, "'")
+		}
+		env[k] = v
+	}
+	return env, sc.Err()
+}
+
+// run runs the keyless binary with env and returns stdout, stderr and the exit code.
+func run(t testing.TB, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, keylessBin, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("run keyless %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// caClient returns an HTTP client trusting only the CA bundle of a running server.
+func caClient(t testing.TB, env map[string]string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(env["KEYLESS_CA_BUNDLE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("KEYLESS_CA_BUNDLE holds no certificate")
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}

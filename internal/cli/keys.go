@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyless-dev/keyless/internal/server"
+	"github.com/keyless-dev/keyless/issuer"
+)
+
+func newKeysCmd(s Streams) *cobra.Command {
+	var dataDir, dsn string
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Manage the identity provider's signing keys (prepare → activate → retire)",
+		Long: `Manage the signing keys of a keyless data directory. A prepared key is published in
+the JWKS for the lead time before it may sign; activating it retires the key it replaces,
+which stays published until every token it signed has expired. A running "keyless up"
+picks changes up within its key check interval (5 s by default).`,
+		Example: `  keyless keys list
+  keyless keys prepare
+  keyless keys activate
+  keyless keys retire <kid>`,
+	}
+	cmd.PersistentFlags().StringVar(&dataDir, "data", defaultDataDir(), "data directory of keyless up")
+	cmd.PersistentFlags().StringVar(&dsn, "store", "", "PostgreSQL DSN, when keyless up runs with a PostgreSQL store")
+	open := func(cmd *cobra.Command) (*server.KeyAdmin, error) {
+		return server.OpenKeyAdmin(cmd.Context(), dataDir, dsn, os.Getenv)
+	}
+
+	var output string
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List signing keys and their states",
+		Example: "  keyless keys list\n  keyless keys list --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("invalid --output %q: use text or json", output)
+			}
+			ka, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer ka.Close()
+			keys, err := ka.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(s.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(keys)
+			}
+			tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tALG\tSTATE\tCREATED\tACTIVATED\tUNPUBLISH AFTER")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, k.CreatedAt.Format(time.RFC3339), fmtTime(k.ActivatedAt), fmtTime(k.NotAfter))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&output, "output", "text", "output: text or json")
+
+	var alg string
+	prepare := &cobra.Command{
+		Use:     "prepare",
+		Short:   "Create a key and publish it without signing with it yet",
+		Example: "  keyless keys prepare\n  keyless keys prepare --alg ES256",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if alg != "" && alg != "RS256" && alg != "ES256" {
+				return fmt.Errorf("invalid --alg %q: use RS256 or ES256", alg)
+			}
+			ka, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer ka.Close()
+			k, err := ka.Prepare(cmd.Context(), alg)
+			if err != nil {
+				return err
+			}
+			ready := k.CreatedAt.Add(ka.Config().LeadTime)
+			fmt.Fprintf(s.Out, "prepared %s (%s); published now, may be activated from %s\n", k.ID, k.Algorithm, ready.Format(time.RFC3339))
+			return nil
+		},
+	}
+	prepare.Flags().StringVar(&alg, "alg", "", "algorithm: RS256 or ES256 (default the server's)")
+
+	var force bool
+	activate := &cobra.Command{
+		Use:     "activate [ID]",
+		Short:   "Make a prepared key the signing key (the oldest prepared one by default)",
+		Example: "  keyless keys activate\n  keyless keys activate <kid> --force",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ka, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer ka.Close()
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			k, err := ka.Activate(cmd.Context(), id, force)
+			if errors.Is(err, issuer.ErrLeadTime) {
+				return &ExitError{Code: 1, Err: err}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Out, "activated %s (%s); the previous signing key is retired\n", k.ID, k.Algorithm)
+			return nil
+		},
+	}
+	activate.Flags().BoolVar(&force, "force", false, "activate before the lead time has passed (relying parties may reject its tokens until they refetch the JWKS)")
+
+	retire := &cobra.Command{
+		Use:     "retire ID",
+		Short:   "Retire a key: it leaves the JWKS once its last token has expired",
+		Example: "  keyless keys retire <kid>",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ka, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer ka.Close()
+			k, err := ka.Retire(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.Out, "retired %s; it stays published until %s\n", k.ID, fmtTime(k.NotAfter))
+			return nil
+		},
+	}
+	cmd.AddCommand(list, prepare, activate, retire)
+	return cmd
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyless-dev/keyless/issuer"
+	"github.com/keyless-dev/keyless/keywrap"
+	"github.com/keyless-dev/keyless/localca"
+	"github.com/keyless-dev/keyless/store"
+)
+
+// Setting names in the store.
+const (
+	settingAccount = "account-id"
+	settingRoot    = "root-credentials"
+	settingCA      = "local-ca"
+	settingRunner  = "default-runner"
+)
+
+// RootCredentials are the local account's root access key.
+type RootCredentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// createOrGet stores value under name unless the setting exists, and returns what is
+// stored: concurrent first starts agree on one value.
+func createOrGet(ctx context.Context, st store.Store, name string, make func() ([]byte, error)) ([]byte, error) {
+	v, err := st.GetSetting(ctx, name)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("read setting %s: %w", name, err)
+	}
+	v, err = make()
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CreateSetting(ctx, name, v); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return st.GetSetting(ctx, name)
+		}
+		return nil, fmt.Errorf("create setting %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func ensureAccount(ctx context.Context, st store.Store, want string) (string, error) {
+	v, err := createOrGet(ctx, st, settingAccount, func() ([]byte, error) { return []byte(want), nil })
+	if err != nil {
+		return "", err
+	}
+	if string(v) != want {
+		return "", fmt.Errorf("this data directory belongs to account %s, not %s: use another --data directory or account_id %s", v, want, v)
+	}
+	return want, nil
+}
+
+type sealedCredential struct {
+	AccessKeyID string `json:"access_key_id"`
+	Secret      []byte `json:"secret"` // sealed by the KEK
+}
+
+func ensureRootCredentials(ctx context.Context, st store.Store, box *keywrap.Box) (RootCredentials, error) {
+	v, err := createOrGet(ctx, st, settingRoot, func() ([]byte, error) {
+		id, secret, err := newAccessKey("AKIA")
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := box.Seal(settingRoot, []byte(secret))
+		if err != nil {
+			return nil, fmt.Errorf("seal root credentials: %w", err)
+		}
+		return json.Marshal(sealedCredential{AccessKeyID: id, Secret: sealed})
+	})
+	if err != nil {
+		return RootCredentials{}, err
+	}
+	var sc sealedCredential
+	if err := json.Unmarshal(v, &sc); err != nil {
+		return RootCredentials{}, fmt.Errorf("decode root credentials: %w", err)
+	}
+	secret, err := box.Open(settingRoot, sc.Secret)
+	if err != nil {
+		return RootCredentials{}, fmt.Errorf("open root credentials: %w (is KEYLESS_KEK the key this data directory was created with?)", err)
+	}
+	return RootCredentials{AccessKeyID: sc.AccessKeyID, SecretAccessKey: string(secret)}, nil
+}
+
+type storedCA struct {
+	CertPEM []byte `json:"cert_pem"`
+	Key     []byte `json:"key"` // PKCS#8, sealed by the KEK
+}
+
+func ensureCA(ctx context.Context, st store.Store, box *keywrap.Box, now time.Time) (*localca.CA, error) {
+	v, err := createOrGet(ctx, st, settingCA, func() ([]byte, error) {
+		ca, err := localca.New(now, "keyless local CA")
+		if err != nil {
+			return nil, err
+		}
+		der, err := ca.MarshalKey()
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := box.Seal(settingCA, der)
+		if err != nil {
+			return nil, fmt.Errorf("seal CA key: %w", err)
+		}
+		return json.Marshal(storedCA{CertPEM: ca.CertPEM(), Key: sealed})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var sc storedCA
+	if err := json.Unmarshal(v, &sc); err != nil {
+		return nil, fmt.Errorf("decode CA: %w", err)
+	}
+	der, err := box.Open(settingCA, sc.Key)
+	if err != nil {
+		return nil, fmt.Errorf("open CA key: %w", err)
+	}
+	return localca.Load(sc.CertPEM, der)
+}
+
+// ensureRunner returns the default runner's credential, creating the runner on first start.
+func ensureRunner(ctx context.Context, st store.Store, box *keywrap.Box, runners *issuer.Runners) (string, error) {
+	v, err := st.GetSetting(ctx, settingRunner)
+	if err == nil {
+		tok, err := box.Open(settingRunner, v)
+		if err != nil {
+			return "", fmt.Errorf("open default runner credential: %w", err)
+		}
+		return string(tok), nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("read default runner: %w", err)
+	}
+	tok, _, err := runners.Create(ctx, "default", nil)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := box.Seal(settingRunner, []byte(tok))
+	if err != nil {
+		return "", fmt.Errorf("seal default runner credential: %w", err)
+	}
+	if err := st.CreateSetting(ctx, settingRunner, sealed); err != nil {
+		return "", fmt.Errorf("store default runner credential: %w", err)
+	}
+	return tok, nil
+}
+
+const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// newAccessKey returns an access key id with prefix (20 characters) and a 40-character secret.
+func newAccessKey(prefix string) (string, string, error) {
+	buf := make([]byte, 16+40)
+	if _, err := rand.Read(buf); err != nil {
+		return "", "", fmt.Errorf("generate access key: %w", err)
+	}
+	id := []byte(prefix)
+	for _, b := range buf[:16] {
+		id = append(id, keyAlphabet[int(b)%len(keyAlphabet)])
+	}
+	secret := make([]byte, 40)
+	for i, b := range buf[16:] {
+		secret[i] = secretAlphabet[int(b)%len(secretAlphabet)]
+	}
+	return string(id), string(secret), nil
+}

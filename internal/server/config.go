@@ -1,0 +1,96 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/keyless-dev/keyless/issuer"
+)
+
+// Config is the `keyless up --config FILE` document (JSON). Every field is optional.
+type Config struct {
+	// Listen is the address to serve on (default 127.0.0.1:8400); flags override it.
+	Listen string `json:"listen,omitempty"`
+	// PublicURL is the https base URL relying parties reach the issuer at, for real
+	// deployments behind a hostname (default https://<listen address>).
+	PublicURL string `json:"public_url,omitempty"`
+	// AccountID is the local AWS account (default 000000000000).
+	AccountID string `json:"account_id,omitempty"`
+	// Store is a PostgreSQL DSN; empty keeps SQLite in the data directory.
+	Store string `json:"store,omitempty"`
+	// DefaultWorkspace names the workspace whose issuer KEYLESS_ISSUER points at (default "keyless").
+	DefaultWorkspace string `json:"default_workspace,omitempty"`
+	// Issuer configures tokens and signing keys.
+	Issuer IssuerConfig `json:"issuer"`
+	// Workspaces are registered at start, with their repositories and environments.
+	Workspaces []WorkspaceConfig `json:"workspaces,omitempty"`
+}
+
+// IssuerConfig configures the identity provider.
+type IssuerConfig struct {
+	TokenTTL    issuer.Duration `json:"token_ttl,omitempty"`     // default 1h
+	MaxTokenTTL issuer.Duration `json:"max_token_ttl,omitempty"` // default 12h
+	// AutoRegister registers unknown names on first mint (default true).
+	AutoRegister *bool `json:"auto_register,omitempty"`
+	// Algorithm of new signing keys: RS256 (default) or ES256.
+	Algorithm      string          `json:"algorithm,omitempty"`
+	LeadTime       issuer.Duration `json:"lead_time,omitempty"`       // default 1h
+	RotationPeriod issuer.Duration `json:"rotation_period,omitempty"` // default 720h; negative disables
+	// KeyCheckInterval is how often the key schedule runs and changes made by
+	// `keyless keys` or other replicas are picked up (default 5s).
+	KeyCheckInterval issuer.Duration `json:"key_check_interval,omitempty"`
+}
+
+// WorkspaceConfig registers a workspace.
+type WorkspaceConfig struct {
+	Slug         string             `json:"slug"`
+	UUID         string             `json:"uuid,omitempty"`
+	SessionTags  bool               `json:"session_tags,omitempty"`
+	Repositories []RepositoryConfig `json:"repositories,omitempty"`
+}
+
+// RepositoryConfig registers a repository.
+type RepositoryConfig struct {
+	Slug         string              `json:"slug"`
+	UUID         string              `json:"uuid,omitempty"`
+	Environments []EnvironmentConfig `json:"environments,omitempty"`
+}
+
+// EnvironmentConfig registers a deployment environment.
+type EnvironmentConfig struct {
+	Name string `json:"name"`
+	UUID string `json:"uuid,omitempty"`
+}
+
+// LoadConfig reads a config file; unknown fields are errors so typos do not pass silently.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8400"
+	}
+	if c.AccountID == "" {
+		c.AccountID = "000000000000"
+	}
+	if c.DefaultWorkspace == "" {
+		c.DefaultWorkspace = "keyless"
+	}
+	if c.Issuer.KeyCheckInterval == 0 {
+		c.Issuer.KeyCheckInterval = issuer.Duration(5 * time.Second)
+	}
+}

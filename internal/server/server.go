@@ -1,0 +1,450 @@
+// Package server composes `keyless up`: it opens the data directory, bootstraps the
+// local CA, root credentials and signing keys, and serves the identity provider (and
+// the AWS-compatible services) on one address, over HTTP and HTTPS alike.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/keyless-dev/keyless/issuer"
+	"github.com/keyless-dev/keyless/keywrap"
+	"github.com/keyless-dev/keyless/localca"
+	"github.com/keyless-dev/keyless/store"
+	"github.com/keyless-dev/keyless/store/postgres"
+	"github.com/keyless-dev/keyless/store/sqlite"
+)
+
+// Options configure Start. Zero values take defaults.
+type Options struct {
+	Config  Config
+	DataDir string // default ./.keyless
+	Getenv  func(string) string
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Server is a running `keyless up`.
+type Server struct {
+	cfg      Config
+	dataDir  string
+	log      *slog.Logger
+	now      func() time.Time
+	st       store.Store
+	box      *keywrap.Box
+	ca       *localca.CA
+	root     RootCredentials
+	runner   string
+	keys     *issuer.KeySet
+	issuer   *issuer.Issuer
+	http     *http.Server
+	listener net.Listener
+	endpoint string
+	lock     *os.File
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	serveErr chan error
+}
+
+// StoreFile is the SQLite database's name inside the data directory.
+const StoreFile = "keyless.db"
+
+// OpenStore opens the store a data directory uses: PostgreSQL when dsn is set, else
+// SQLite in DIR/keyless.db.
+func OpenStore(ctx context.Context, dataDir, dsn string) (store.Store, error) {
+	if dsn != "" {
+		return postgres.Open(ctx, dsn)
+	}
+	return sqlite.Open(ctx, filepath.Join(dataDir, StoreFile))
+}
+
+// Start brings the server up and returns once it accepts connections and DIR/env is written.
+func Start(ctx context.Context, opts Options) (_ *Server, err error) {
+	cfg := opts.Config
+	cfg.applyDefaults()
+	s := &Server{cfg: cfg, dataDir: opts.DataDir, log: opts.Logger, now: opts.Now, serveErr: make(chan error, 1)}
+	if s.dataDir == "" {
+		s.dataDir = ".keyless"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if s.dataDir, err = filepath.Abs(s.dataDir); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			s.closeResources()
+		}
+	}()
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if s.lock, err = lockDir(s.dataDir); err != nil {
+		return nil, err
+	}
+	if s.box, err = keywrap.Load(s.dataDir, getenv); err != nil {
+		return nil, err
+	}
+	if s.st, err = OpenStore(ctx, s.dataDir, cfg.Store); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if _, err = ensureAccount(ctx, s.st, cfg.AccountID); err != nil {
+		return nil, err
+	}
+	if s.root, err = ensureRootCredentials(ctx, s.st, s.box); err != nil {
+		return nil, err
+	}
+	if s.ca, err = ensureCA(ctx, s.st, s.box, s.now()); err != nil {
+		return nil, err
+	}
+
+	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	addr := s.listener.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	s.endpoint = "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "https://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	}
+	pu, err := url.Parse(publicURL)
+	if err != nil || pu.Scheme != "https" || pu.Host == "" {
+		return nil, fmt.Errorf("public URL %q must be an https URL such as https://oidc.example.com", publicURL)
+	}
+	cert, err := s.ca.Issue(s.now(), []string{"localhost", "127.0.0.1", "::1", host, pu.Hostname()})
+	if err != nil {
+		return nil, err
+	}
+
+	icfg := cfg.Issuer
+	if s.keys, err = issuer.NewKeySet(s.st, s.box, issuer.KeyConfig{
+		Algorithm:      icfg.Algorithm,
+		LeadTime:       time.Duration(icfg.LeadTime),
+		RotationPeriod: time.Duration(icfg.RotationPeriod),
+		MaxTokenTTL:    time.Duration(icfg.MaxTokenTTL),
+	}, s.now, s.log); err != nil {
+		return nil, err
+	}
+	if err := saveKeyConfig(ctx, s.st, s.keys.Config()); err != nil {
+		return nil, err
+	}
+	if err := s.keys.Tick(ctx); err != nil {
+		return nil, err
+	}
+	autoRegister := icfg.AutoRegister == nil || *icfg.AutoRegister
+	if s.issuer, err = issuer.New(issuer.Config{BaseURL: publicURL, DefaultTTL: time.Duration(icfg.TokenTTL), AutoRegister: autoRegister}, s.st, s.keys, s.now); err != nil {
+		return nil, err
+	}
+	if err := registerWorkspaces(ctx, s.st, cfg.Workspaces, s.now()); err != nil {
+		return nil, err
+	}
+	runners := issuer.NewRunners(s.st, s.now)
+	if s.runner, err = ensureRunner(ctx, s.st, s.box, runners); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	issuer.NewHandler(s.issuer, runners, s.log).Register(mux)
+
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	dual := newDualListener(s.listener, tlsCfg)
+	s.listener = dual
+	go func() { s.serveErr <- s.http.Serve(dual) }()
+
+	loopCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.wg.Add(1)
+	go s.keyLoop(loopCtx, time.Duration(icfg.KeyCheckInterval))
+
+	if err := s.writeEnv(); err != nil {
+		return nil, err
+	}
+	s.log.Info("keyless up ready", "endpoint", s.endpoint, "issuer", s.IssuerURL(), "data", s.dataDir)
+	return s, nil
+}
+
+func (s *Server) keyLoop(ctx context.Context, every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.keys.Tick(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("key schedule", "err", err)
+			}
+		}
+	}
+}
+
+// Endpoint is the base URL of the server (plain HTTP; the same port speaks HTTPS).
+func (s *Server) Endpoint() string { return s.endpoint }
+
+// IssuerURL is the issuer of the default workspace.
+func (s *Server) IssuerURL() string { return s.issuer.IssuerURL(s.cfg.DefaultWorkspace) }
+
+// Issuer returns the identity provider.
+func (s *Server) Issuer() *issuer.Issuer { return s.issuer }
+
+// DataDir is the absolute data directory.
+func (s *Server) DataDir() string { return s.dataDir }
+
+// CAFile is the path of the local CA bundle (PEM).
+func (s *Server) CAFile() string { return filepath.Join(s.dataDir, "ca.pem") }
+
+// Root returns the root credentials of the local account.
+func (s *Server) Root() RootCredentials { return s.root }
+
+// Env returns the variables written to DIR/env, in a stable order.
+func (s *Server) Env() [][2]string {
+	ws := s.cfg.DefaultWorkspace
+	return [][2]string{
+		{"KEYLESS_ENDPOINT", s.endpoint},
+		{"KEYLESS_ISSUER", s.IssuerURL()},
+		{"KEYLESS_WORKSPACE", ws},
+		{"KEYLESS_AUDIENCE", issuer.WorkspaceAudience(issuer.WorkspaceUUID(ws))},
+		{"KEYLESS_CA_BUNDLE", s.CAFile()},
+		{"KEYLESS_ACCOUNT_ID", s.cfg.AccountID},
+		{"KEYLESS_ROOT_ACCESS_KEY_ID", s.root.AccessKeyID},
+		{"KEYLESS_ROOT_SECRET_ACCESS_KEY", s.root.SecretAccessKey},
+		{"KEYLESS_RUNNER_TOKEN", s.runner},
+		{"KEYLESS_DATA", s.dataDir},
+		{"AWS_ENDPOINT_URL", s.endpoint},
+		{"AWS_ENDPOINT_URL_STS", s.endpoint},
+	}
+}
+
+// writeEnv writes DIR/ca.pem and DIR/env (mode 0600) atomically.
+func (s *Server) writeEnv() error {
+	if err := writeFileAtomic(s.CAFile(), s.ca.CertPEM(), 0o644); err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("# Written by keyless up; source it: . " + shellQuote(filepath.Join(s.dataDir, "env")) + "\n")
+	for _, kv := range s.Env() {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	return writeFileAtomic(filepath.Join(s.dataDir, "env"), []byte(b.String()), 0o600)
+}
+
+// Banner is the short text `keyless up` prints when ready.
+func (s *Server) Banner() string {
+	envPath := filepath.Join(s.dataDir, "env")
+	return fmt.Sprintf(`keyless up: ready
+  endpoint  %s   (AWS-compatible services; HTTPS on the same port)
+  issuer    %s
+  data      %s
+Use it from a shell:
+  . %s
+  keyless token mint --workspace %s --repository my-repo
+Stop with Ctrl-C.
+`, s.endpoint, s.IssuerURL(), s.dataDir, shellQuote(envPath), s.cfg.DefaultWorkspace)
+}
+
+// Wait blocks until ctx is done or the server fails, then shuts down cleanly.
+func (s *Server) Wait(ctx context.Context) error {
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-s.serveErr:
+		if errors.Is(serveErr, http.ErrServerClosed) {
+			serveErr = nil
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(serveErr, s.Shutdown(shutdownCtx))
+}
+
+// Shutdown stops serving, waits for in-flight requests and closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	if s.http != nil {
+		err = s.http.Shutdown(ctx)
+	}
+	s.closeResources()
+	s.log.Info("keyless up stopped")
+	return err
+}
+
+func (s *Server) closeResources() {
+	if s.stop != nil {
+		s.stop()
+		s.wg.Wait()
+		s.stop = nil
+	}
+	if s.listener != nil && s.http == nil {
+		s.listener.Close()
+	}
+	if s.st != nil {
+		s.st.Close()
+		s.st = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+}
+
+// lockDir takes an exclusive lock on DIR/lock so two servers never share a directory.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another keyless up is serving data directory %s; stop it or use another --data", dir)
+	}
+	return f, nil
+}
+
+func registerWorkspaces(ctx context.Context, st store.Store, wss []WorkspaceConfig, now time.Time) error {
+	for _, w := range wss {
+		if err := issuer.ValidateWorkspace(w.Slug); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		u, err := uuidOr(w.UUID, issuer.WorkspaceUUID(w.Slug))
+		if err != nil {
+			return fmt.Errorf("config: workspace %s: %w", w.Slug, err)
+		}
+		ws := store.Workspace{Slug: w.Slug, UUID: u, SessionTags: w.SessionTags, CreatedAt: now}
+		err = st.CreateWorkspace(ctx, ws)
+		if errors.Is(err, store.ErrAlreadyExists) {
+			err = st.UpdateWorkspace(ctx, w.Slug, func(old store.Workspace) (store.Workspace, error) {
+				if old.UUID != u {
+					return old, fmt.Errorf("workspace %s is registered with UUID %s, not %s", w.Slug, old.UUID, u)
+				}
+				old.SessionTags = w.SessionTags
+				return old, nil
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("config: register workspace %s: %w", w.Slug, err)
+		}
+		for _, r := range w.Repositories {
+			if err := issuer.ValidateRepository(r.Slug); err != nil {
+				return fmt.Errorf("config: %w", err)
+			}
+			ru, err := uuidOr(r.UUID, issuer.RepositoryUUID(w.Slug, r.Slug))
+			if err != nil {
+				return fmt.Errorf("config: repository %s/%s: %w", w.Slug, r.Slug, err)
+			}
+			if err := ensureEntity(st.CreateRepository(ctx, store.Repository{Workspace: w.Slug, Slug: r.Slug, UUID: ru, CreatedAt: now}), func() (string, error) {
+				got, err := st.GetRepository(ctx, w.Slug, r.Slug)
+				return got.UUID, err
+			}, ru); err != nil {
+				return fmt.Errorf("config: register repository %s/%s: %w", w.Slug, r.Slug, err)
+			}
+			for _, e := range r.Environments {
+				if err := issuer.ValidateEnvironment(e.Name); err != nil {
+					return fmt.Errorf("config: %w", err)
+				}
+				eu, err := uuidOr(e.UUID, issuer.EnvironmentUUID(w.Slug, r.Slug, e.Name))
+				if err != nil {
+					return fmt.Errorf("config: environment %q: %w", e.Name, err)
+				}
+				if err := ensureEntity(st.CreateEnvironment(ctx, store.Environment{Workspace: w.Slug, Repository: r.Slug, Name: e.Name, UUID: eu, CreatedAt: now}), func() (string, error) {
+					got, err := st.GetEnvironment(ctx, w.Slug, r.Slug, e.Name)
+					return got.UUID, err
+				}, eu); err != nil {
+					return fmt.Errorf("config: register environment %q of %s/%s: %w", e.Name, w.Slug, r.Slug, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ensureEntity accepts a create that succeeded, or one that found the same UUID registered.
+func ensureEntity(createErr error, current func() (string, error), want string) error {
+	if !errors.Is(createErr, store.ErrAlreadyExists) {
+		return createErr
+	}
+	have, err := current()
+	if err != nil {
+		return err
+	}
+	if have != want {
+		return fmt.Errorf("already registered with UUID %s, not %s", have, want)
+	}
+	return nil
+}
+
+func uuidOr(explicit, derived string) (string, error) {
+	if explicit == "" {
+		return derived, nil
+	}
+	return issuer.NormalizeUUID("uuid", explicit)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// shellQuote quotes s for POSIX sh when it needs it.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/:._-+=@,%", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

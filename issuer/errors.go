@@ -1,0 +1,39 @@
+package issuer
+
+// Error codes the issuer returns; the mint API sends them as {"error":{"code","message"}}.
+const (
+	CodeInvalidRequest = "InvalidRequest" // bad input; HTTP 400
+	CodeNotFound       = "NotFound"       // unknown name and registration forbidden; HTTP 404
+	CodeConflict       = "Conflict"       // a name registered with a different UUID; HTTP 409
+	CodeUnauthorized   = "Unauthorized"   // missing or wrong runner credential; HTTP 401
+	CodeForbidden      = "Forbidden"      // runner not allowed for the workspace; HTTP 403
+	CodeUnavailable    = "Unavailable"    // no active signing key; HTTP 503
+)
+
+// Error is an issuer error that names the problem in words a person can act on.
+type Error struct {
+	Code    string
+	Field   string // the request field at fault, if any
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Status is the HTTP status for the error's code.
+func (e *Error) Status() int {
+	switch e.Code {
+	case CodeInvalidRequest:
+		return 400
+	case CodeNotFound:
+		return 404
+	case CodeConflict:
+		return 409
+	case CodeUnauthorized:
+		return 401
+	case CodeForbidden:
+		return 403
+	case CodeUnavailable:
+		return 503
+	}
+	return 500
+}

@@ -1,0 +1,161 @@
+package issuer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/keyless-dev/keyless/store"
+)
+
+// ClaimsSupported is the discovery document's claims_supported, as Bitbucket publishes it.
+var claimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "branchName", "compliant", "deploymentEnvironmentUuid", "pipelineUuid", "repositoryUuid", "stepUuid", "workspaceUuid"}
+
+// MintPath is the mint API's path.
+const MintPath = "/keyless/v1/tokens"
+
+const maxMintBody = 64 << 10
+
+// Handler serves discovery, keys.json and the mint API.
+type Handler struct {
+	is      *Issuer
+	runners *Runners
+	log     *slog.Logger
+}
+
+// NewHandler returns the issuer's HTTP handler.
+func NewHandler(is *Issuer, runners *Runners, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{is: is, runners: runners, log: log}
+}
+
+// Register adds the issuer's routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	const base = "/2.0/workspaces/{workspace}/pipelines-config/identity/oidc"
+	mux.HandleFunc("GET "+base+"/.well-known/openid-configuration", h.discovery)
+	mux.HandleFunc("GET "+base+"/keys.json", h.jwks)
+	mux.HandleFunc("POST "+MintPath, h.mint)
+}
+
+// knownWorkspace reports whether discovery should answer for slug.
+func (h *Handler) knownWorkspace(r *http.Request, slug string) bool {
+	if ValidateWorkspace(slug) != nil {
+		return false
+	}
+	if h.is.cfg.AutoRegister {
+		return true
+	}
+	_, err := h.is.st.GetWorkspace(r.Context(), slug)
+	return err == nil
+}
+
+func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("workspace")
+	if !h.knownWorkspace(r, slug) {
+		writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
+		return
+	}
+	iss := h.is.IssuerURL(slug)
+	algs := h.is.keys.Algorithms()
+	if len(algs) == 0 {
+		algs = []string{h.is.keys.cfg.Algorithm}
+	}
+	doc := map[string]any{
+		"issuer":                                iss,
+		"jwks_uri":                              iss + "/keys.json",
+		"subject_types_supported":               []string{"public"},
+		"response_types_supported":              []string{"id_token"},
+		"id_token_signing_alg_values_supported": algs,
+		"scopes_supported":                      []string{"openid"},
+		"claims_supported":                      claimsSupported,
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// JWKSMaxAge is how long relying parties may cache keys.json: half the lead time (at
+// most an hour), so a prepared key reaches every cache before it signs.
+func (h *Handler) JWKSMaxAge() time.Duration {
+	return min(h.is.keys.cfg.LeadTime/2, time.Hour)
+}
+
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("workspace")
+	if !h.knownWorkspace(r, slug) {
+		writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(h.JWKSMaxAge().Seconds())))
+	w.WriteHeader(http.StatusOK)
+	w.Write(h.is.keys.JWKS())
+}
+
+func (h *Handler) mint(w http.ResponseWriter, r *http.Request) {
+	cred, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	run, err := h.runners.Authenticate(r.Context(), cred)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var req MintRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxMintBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: " + err.Error()})
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: trailing data after the JSON object"})
+		return
+	}
+	if !allows(run, req.Workspace) {
+		writeError(w, &Error{Code: CodeForbidden, Message: fmt.Sprintf("runner %q may not mint tokens for workspace %q", run.Name, req.Workspace)})
+		return
+	}
+	tok, err := h.is.Mint(r.Context(), req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.log.Debug("token minted", "runner", run.Name, "sub", tok.Claims.Subject, "kid", tok.KeyID, "jti", tok.Claims.JWTID)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, tok)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// ErrorBody is the mint API's error document.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Field   string `json:"field,omitempty"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Code: "InternalError", Message: "internal error"}
+		if errors.Is(err, store.ErrNotFound) {
+			e = &Error{Code: CodeNotFound, Message: err.Error()}
+		}
+	}
+	var body ErrorBody
+	body.Error.Code, body.Error.Field, body.Error.Message = e.Code, e.Field, e.Message
+	writeJSON(w, e.Status(), body)
+}

@@ -1,0 +1,121 @@
+// Package sqlite is the embedded, default keyless store: one SQLite database file,
+// opened with the pure-Go driver modernc.org/sqlite (no cgo).
+//
+// The database runs in WAL mode with foreign keys on. Writes go through a single
+// connection whose transactions begin IMMEDIATE, so concurrent writers in this process
+// queue instead of failing with SQLITE_BUSY, and writers in other processes wait up to
+// the busy timeout; reads use a separate pool of read-only connections and run
+// concurrently with the writer. Storage conventions (time precision, ordering, case
+// rules, cascades) are described in store/internal/sqlstore, which this package shares with
+// store/postgres.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/keyless-dev/keyless/store"
+	"github.com/keyless-dev/keyless/store/internal/sqlstore"
+)
+
+// busyTimeoutMillis is how long a connection waits for another process's lock.
+const busyTimeoutMillis = 10000
+
+// sqliteDialect is SQLite's side of the shared SQL code.
+var sqliteDialect = sqlstore.Dialect{
+	Types: strings.NewReplacer(
+		"{text}", "TEXT",
+		"{blob}", "BLOB",
+		"{seqpk}", "INTEGER PRIMARY KEY", // an alias of the rowid: increases with each append
+	),
+	ForUpdate: "", // the writer's transactions are IMMEDIATE: they hold the write lock from BEGIN
+	Classify:  classifySQLite,
+}
+
+// classifySQLite maps SQLite constraint violations to store sentinels.
+func classifySQLite(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return store.ErrAlreadyExists
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("referenced record %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+// dsn is the driver data source name for the database file at path with the given
+// extra query parameters.
+func dsn(path string, params ...string) string {
+	q := []string{
+		"_pragma=" + url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis)),
+		"_pragma=" + url.QueryEscape("foreign_keys(1)"),
+		"_pragma=" + url.QueryEscape("synchronous(NORMAL)"),
+	}
+	return "file:" + url.PathEscape(path) + "?" + strings.Join(append(q, params...), "&")
+}
+
+// Memory is the path that opens a private in-memory database, for tests. It lives on
+// one connection, used for reads and writes alike, and disappears on Close.
+const Memory = ":memory:"
+
+// Open opens (creating it if needed) the SQLite database at path and migrates it to the
+// latest schema version. A database written by a newer keyless is left untouched and
+// reported with an error wrapping store.ErrSchemaTooNew.
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	if path == "" {
+		return nil, errors.New("store: open sqlite: empty path")
+	}
+	w, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+	}
+	// One writer connection: in-process writers queue on it instead of on the file lock.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := sqlstore.Migrate(ctx, w, sqliteDialect); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+	}
+	if path == Memory {
+		return sqlstore.New(w, w, sqliteDialect), nil
+	}
+	// journal_mode is persistent; set it only once the schema is known to be ours, so
+	// that a database from a newer keyless is not modified.
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("store: open sqlite %q: set WAL mode: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		_ = w.Close()
+		return nil, fmt.Errorf("store: open sqlite %q: journal mode is %q, want wal", path, mode)
+	}
+	r, err := sql.Open("sqlite", dsn(path, "_pragma="+url.QueryEscape("query_only(1)")))
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := r.PingContext(ctx); err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+	}
+	return sqlstore.New(r, w, sqliteDialect), nil
+}

@@ -1,0 +1,200 @@
+package sqlite
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyless-dev/keyless/store"
+	"github.com/keyless-dev/keyless/store/internal/sqlstore"
+	"github.com/keyless-dev/keyless/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "keyless.db"))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+func TestConformanceMemory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := Open(t.Context(), Memory)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+func TestRelativePath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir(".keyless", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"keyless.db", "./.keyless/keyless.db"} {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", path, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("database not at %q: %v", path, err)
+		}
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "keyless.db")
+
+	// A fresh database gets the latest version, in WAL mode.
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open fresh: %v", err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != sqlstore.LatestVersion() {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, sqlstore.LatestVersion())
+	}
+	var mode string
+	if err := s.Reader().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var fk int
+	if err := s.Writer().QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+	if err := s.CreateSetting(ctx, "kept", []byte("v")); err != nil {
+		t.Fatalf("CreateSetting: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// Reopening is a no-op: same version, one row per version, data kept.
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != sqlstore.LatestVersion() {
+		t.Fatalf("SchemaVersion after reopen = %d, %v; want %d", v, err, sqlstore.LatestVersion())
+	}
+	var rows int
+	if err := s.Reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&rows); err != nil || rows != sqlstore.LatestVersion() {
+		t.Fatalf("schema_migrations rows = %d, %v; want %d", rows, err, sqlstore.LatestVersion())
+	}
+	if v, err := s.GetSetting(ctx, "kept"); err != nil || string(v) != "v" {
+		t.Fatalf("GetSetting after reopen = %q, %v", v, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// A database from a newer keyless is refused and left byte-for-byte unchanged.
+	future := sqlstore.LatestVersion() + 1
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)", future); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, path)
+	s, err = Open(ctx, path)
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		if s != nil {
+			_ = s.Close()
+		}
+		t.Fatalf("Open newer database: err = %v, want ErrSchemaTooNew", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("version %d,", future)) ||
+		!strings.Contains(msg, fmt.Sprintf("up to %d", sqlstore.LatestVersion())) {
+		t.Errorf("error %q does not name the versions", msg)
+	}
+	if after := snapshot(t, path); !bytes.Equal(before, after) {
+		t.Fatalf("Open of a newer database changed the file")
+	}
+}
+
+// snapshot returns the database file's bytes and fails if a WAL with content is left.
+func snapshot(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Fatalf("%s-wal left with %d bytes", path, fi.Size())
+	}
+	return b
+}
+
+func TestOpenErrors(t *testing.T) {
+	if _, err := Open(t.Context(), ""); err == nil {
+		t.Error("Open(\"\") succeeded")
+	}
+	if _, err := Open(t.Context(), filepath.Join(t.TempDir(), "missing", "dir", "keyless.db")); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+}
+
+func TestPathWithSpecialCharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?x=1#frag%20")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "keyless.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at %q: %v", path, err)
+	}
+}
+
+// TestConcurrentOpen opens one fresh database from several goroutines at once, as
+// concurrently started processes would: all must succeed and migrate exactly once.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyless.db")
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := Open(t.Context(), path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("Open: %v", err)
+		}
+	}
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	var rows int
+	if err := s.Reader().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&rows); err != nil || rows != sqlstore.LatestVersion() {
+		t.Fatalf("schema_migrations rows = %d, %v; want %d", rows, err, sqlstore.LatestVersion())
+	}
+}
