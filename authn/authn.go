@@ -1,0 +1,208 @@
+// Package authn authenticates signed AWS calls: it resolves an access key (the local
+// account's root key, an IAM user's key, or a temporary key whose session token seals
+// a role session) to its secret and to the Principal who made the call.
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyless-dev/keyless/awsapi"
+	"github.com/keyless-dev/keyless/keywrap"
+	"github.com/keyless-dev/keyless/session"
+	"github.com/keyless-dev/keyless/store"
+)
+
+// Kind is the kind of caller.
+type Kind int
+
+// Caller kinds.
+const (
+	Root Kind = iota + 1
+	User
+	AssumedRole
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Root:
+		return "Root"
+	case User:
+		return "User"
+	case AssumedRole:
+		return "AssumedRole"
+	}
+	return "Unknown"
+}
+
+// Principal is who signed a request.
+type Principal struct {
+	Kind    Kind
+	Account string
+	// ARN is the caller's ARN: arn:aws:iam::<acct>:root, arn:aws:iam::<acct>:user/<path><name>
+	// or arn:aws:sts::<acct>:assumed-role/<role>/<session>.
+	ARN string
+	// UserID is what GetCallerIdentity reports: the account id for root, AIDA… for a
+	// user, <RoleId>:<session> for a role session.
+	UserID      string
+	AccessKeyID string
+	// User is the IAM user, for Kind User.
+	User *store.User
+	// Session is the opened role session, for Kind AssumedRole.
+	Session *session.Claims
+}
+
+// RootCredentials are the local account's root access key.
+type RootCredentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// AccessKeyLabel is the keywrap label an IAM user's secret access key is sealed under.
+func AccessKeyLabel(id string) string { return "access-key/" + id }
+
+// Authenticator implements awsapi.CredentialLookup. Verified principals are returned
+// in awsapi.Auth.Principal as *Principal.
+type Authenticator struct {
+	st       store.Store
+	box      *keywrap.Box
+	sessions *session.Keyring
+	root     RootCredentials
+	account  string
+	now      func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedKey // user access keys, briefly, so signed calls skip the store
+}
+
+type cachedKey struct {
+	key     store.AccessKey
+	user    store.User
+	secret  string
+	fetched time.Time
+}
+
+// keyCacheTTL bounds how long a deactivated or deleted user key keeps working
+// (AWS itself is eventually consistent for IAM changes).
+const keyCacheTTL = 2 * time.Second
+
+// NewAuthenticator returns an Authenticator for the account.
+func NewAuthenticator(st store.Store, box *keywrap.Box, sessions *session.Keyring, root RootCredentials, account string, now func() time.Time) *Authenticator {
+	if now == nil {
+		now = time.Now
+	}
+	return &Authenticator{st: st, box: box, sessions: sessions, root: root, account: account, now: now, cache: map[string]cachedKey{}}
+}
+
+// LookupCredential resolves accessKeyID (and sessionToken for temporary keys).
+func (a *Authenticator) LookupCredential(ctx context.Context, accessKeyID, sessionToken string) (awsapi.Credential, error) {
+	switch {
+	case accessKeyID == a.root.AccessKeyID && a.root.AccessKeyID != "":
+		if sessionToken != "" {
+			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+		}
+		return awsapi.Credential{SecretAccessKey: a.root.SecretAccessKey, Principal: &Principal{
+			Kind: Root, Account: a.account, ARN: "arn:aws:iam::" + a.account + ":root", UserID: a.account, AccessKeyID: accessKeyID,
+		}}, nil
+	case strings.HasPrefix(accessKeyID, session.AccessKeyPrefix):
+		return a.lookupSession(accessKeyID, sessionToken)
+	case strings.HasPrefix(accessKeyID, "AKIA"):
+		if sessionToken != "" {
+			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+		}
+		return a.lookupUserKey(ctx, accessKeyID)
+	}
+	return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+}
+
+func (a *Authenticator) lookupSession(accessKeyID, token string) (awsapi.Credential, error) {
+	if token == "" || a.sessions == nil {
+		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+	}
+	c, err := a.sessions.Open(token, a.now())
+	switch {
+	case errors.Is(err, session.ErrExpired):
+		return awsapi.Credential{}, awsapi.ExpiredToken()
+	case err != nil:
+		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+	case c.AccessKeyID != accessKeyID:
+		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+	}
+	return awsapi.Credential{SecretAccessKey: c.SecretAccessKey, Principal: &Principal{
+		Kind: AssumedRole, Account: c.Account, ARN: c.AssumedRoleARN(), UserID: c.AssumedRoleID(), AccessKeyID: accessKeyID, Session: &c,
+	}}, nil
+}
+
+func (a *Authenticator) lookupUserKey(ctx context.Context, id string) (awsapi.Credential, error) {
+	now := a.now()
+	a.mu.Lock()
+	ck, ok := a.cache[id]
+	a.mu.Unlock()
+	if !ok || now.Sub(ck.fetched) > keyCacheTTL {
+		k, err := a.st.GetAccessKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+		}
+		if err != nil {
+			return awsapi.Credential{}, fmt.Errorf("authn: look up access key: %w", err)
+		}
+		u, err := a.st.GetUser(ctx, k.UserName)
+		if err != nil {
+			return awsapi.Credential{}, fmt.Errorf("authn: look up user of access key: %w", err)
+		}
+		secret, err := a.box.Open(AccessKeyLabel(id), k.Secret)
+		if err != nil {
+			return awsapi.Credential{}, fmt.Errorf("authn: open access key secret: %w", err)
+		}
+		ck = cachedKey{key: k, user: u, secret: string(secret), fetched: now}
+		a.mu.Lock()
+		a.cache[id] = ck
+		a.mu.Unlock()
+	}
+	if ck.key.Status != "Active" {
+		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+	}
+	u := ck.user
+	return awsapi.Credential{SecretAccessKey: ck.secret, Principal: &Principal{
+		Kind: User, Account: a.account, ARN: u.ARN, UserID: u.ID, AccessKeyID: id, User: &u,
+	}}, nil
+}
+
+// Forget drops a user access key from the cache (after IAM changed or deleted it).
+func (a *Authenticator) Forget(accessKeyID string) {
+	a.mu.Lock()
+	delete(a.cache, accessKeyID)
+	a.mu.Unlock()
+}
+
+// RecordUse notes that a user's access key signed a verified call, for
+// GetAccessKeyLastUsed. It writes at most once a minute per key.
+func (a *Authenticator) RecordUse(ctx context.Context, p *Principal, service, region string) error {
+	if p == nil || p.Kind != User {
+		return nil
+	}
+	now := a.now().UTC()
+	a.mu.Lock()
+	ck, ok := a.cache[p.AccessKeyID]
+	fresh := ok && now.Sub(ck.key.LastUsedAt) < time.Minute && ck.key.LastUsedSvc == service && ck.key.LastUsedRgn == region
+	if ok {
+		ck.key.LastUsedAt, ck.key.LastUsedSvc, ck.key.LastUsedRgn = now, service, region
+		a.cache[p.AccessKeyID] = ck
+	}
+	a.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	err := a.st.UpdateAccessKey(ctx, p.AccessKeyID, func(k store.AccessKey) (store.AccessKey, error) {
+		k.LastUsedAt, k.LastUsedSvc, k.LastUsedRgn = now, service, region
+		return k, nil
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("authn: record access key use: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+// Package authz decides whether an authenticated caller may perform an action on a
+// resource, by gathering the caller's policies from the store and evaluating them with
+// the one policy engine: a user's inline and attached policies; a role session's role
+// policies intersected with its session policies and the role's permissions boundary;
+// the root user may do everything.
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/keyless-dev/keyless/authn"
+	"github.com/keyless-dev/keyless/policy"
+	"github.com/keyless-dev/keyless/store"
+)
+
+// Request is what a caller wants to do.
+type Request struct {
+	Caller   *authn.Principal
+	Action   string // e.g. iam:CreateRole
+	Resource string // ARN, or "*"
+	SourceIP netip.Addr
+	Time     time.Time
+	Secure   bool
+	// Context adds request-specific condition keys (e.g. aws:RequestTag/*).
+	Context policy.Context
+}
+
+// Authorizer evaluates requests. It is safe for concurrent use.
+type Authorizer struct {
+	st     store.Store
+	parsed sync.Map // kind + "\x00" + document → *policy.Policy
+}
+
+// New returns an Authorizer over st.
+func New(st store.Store) *Authorizer { return &Authorizer{st: st} }
+
+// Authorize returns the decision and its explanation. An error means the policies
+// could not be gathered (the caller should answer InternalFailure).
+func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result, error) {
+	p := req.Caller
+	if p == nil {
+		return policy.Result{Decision: policy.ImplicitlyDenied}, nil
+	}
+	if p.Kind == authn.Root {
+		return policy.Result{Decision: policy.Allowed}, nil
+	}
+	pctx := z.context(req)
+	var in policy.Input
+	switch p.Kind {
+	case authn.User:
+		u, err := z.st.GetUser(ctx, p.User.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return policy.Result{Decision: policy.ImplicitlyDenied}, nil
+		}
+		if err != nil {
+			return policy.Result{}, fmt.Errorf("authz: load user %s: %w", p.User.Name, err)
+		}
+		if in.Identity, err = z.identity(ctx, u.InlinePolicies, u.AttachedPolicies); err != nil {
+			return policy.Result{}, err
+		}
+	case authn.AssumedRole:
+		s := p.Session
+		role, err := z.st.GetRole(ctx, s.RoleName)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && role.ID != s.RoleID) {
+			return policy.Result{Decision: policy.ImplicitlyDenied}, nil // the role is gone
+		}
+		if err != nil {
+			return policy.Result{}, fmt.Errorf("authz: load role %s: %w", s.RoleName, err)
+		}
+		if in.Identity, err = z.identity(ctx, role.InlinePolicies, role.AttachedPolicies); err != nil {
+			return policy.Result{}, err
+		}
+		if role.PermissionsBoundary != "" {
+			if in.Boundary, err = z.managed(ctx, role.PermissionsBoundary, policy.KindBoundary); err != nil {
+				return policy.Result{}, err
+			}
+		}
+		if s.SessionPolicy != "" {
+			if in.Session, err = z.parse(s.SessionPolicy, policy.KindSession); err != nil {
+				return policy.Result{}, err
+			}
+		}
+		for _, arn := range s.PolicyARNs {
+			sp, err := z.managed(ctx, arn, policy.KindSession)
+			if err != nil {
+				return policy.Result{}, err
+			}
+			if sp != nil {
+				in.SessionPolicies = append(in.SessionPolicies, sp)
+			}
+		}
+	default:
+		return policy.Result{Decision: policy.ImplicitlyDenied}, nil
+	}
+	return policy.Evaluate(policy.Request{Principal: p.ARN, Action: req.Action, Resource: req.Resource, Context: pctx}, in), nil
+}
+
+// context builds the global condition keys AWS supplies for every request.
+func (z *Authorizer) context(req Request) policy.Context {
+	p := req.Caller
+	c := policy.NewContext()
+	for k, v := range req.Context {
+		c.Set(k, v...)
+	}
+	t := req.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	c.Set("aws:CurrentTime", t.UTC().Format(time.RFC3339))
+	c.Set("aws:EpochTime", strconv.FormatInt(t.Unix(), 10))
+	c.Set("aws:SecureTransport", strconv.FormatBool(req.Secure))
+	if req.SourceIP.IsValid() {
+		c.Set("aws:SourceIp", req.SourceIP.String())
+	}
+	c.Set("aws:PrincipalAccount", p.Account)
+	c.Set("aws:userid", p.UserID)
+	switch p.Kind {
+	case authn.User:
+		c.Set("aws:PrincipalArn", p.ARN)
+		c.Set("aws:PrincipalType", "User")
+		c.Set("aws:username", p.User.Name)
+		for _, t := range p.User.Tags {
+			c.Set("aws:PrincipalTag/"+t.Key, t.Value)
+		}
+	case authn.AssumedRole:
+		s := p.Session
+		c.Set("aws:PrincipalArn", s.RoleARN)
+		c.Set("aws:PrincipalType", "AssumedRole")
+		for _, t := range s.Tags {
+			c.Set("aws:PrincipalTag/"+t.Key, t.Value)
+		}
+		if s.Provider != "" {
+			c.Set("aws:FederatedProvider", s.Provider)
+		}
+		if s.SourceIdentity != "" {
+			c.Set("aws:SourceIdentity", s.SourceIdentity)
+		}
+	}
+	return c
+}
+
+func (z *Authorizer) identity(ctx context.Context, inline map[string]string, attached []string) ([]*policy.Policy, error) {
+	out := make([]*policy.Policy, 0, len(inline)+len(attached))
+	for name, doc := range inline {
+		p, err := z.parse(doc, policy.KindIdentity)
+		if err != nil {
+			return nil, fmt.Errorf("authz: inline policy %s: %w", name, err)
+		}
+		out = append(out, p)
+	}
+	for _, arn := range attached {
+		p, err := z.managed(ctx, arn, policy.KindIdentity)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// managed loads a managed policy's default version; a missing one yields nil.
+func (z *Authorizer) managed(ctx context.Context, arn string, kind policy.Kind) (*policy.Policy, error) {
+	mp, err := z.st.GetPolicy(ctx, arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authz: load managed policy %s: %w", arn, err)
+	}
+	p, err := z.parse(mp.Document, kind)
+	if err != nil {
+		return nil, fmt.Errorf("authz: managed policy %s: %w", arn, err)
+	}
+	return p, nil
+}
+
+func (z *Authorizer) parse(doc string, kind policy.Kind) (*policy.Policy, error) {
+	key := kind.String() + "\x00" + doc
+	if p, ok := z.parsed.Load(key); ok {
+		return p.(*policy.Policy), nil
+	}
+	p, err := policy.Parse([]byte(doc), kind, policy.WithMaxSize(1<<20))
+	if err != nil {
+		return nil, err
+	}
+	z.parsed.Store(key, p)
+	return p, nil
+}

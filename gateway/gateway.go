@@ -1,0 +1,186 @@
+// Package gateway is the front door of the local AWS-compatible services: it reads and
+// limits the body, verifies SigV4 (or admits the unsigned STS actions), finds the
+// caller's source address, routes by the credential scope's service and writes the
+// AWS-shaped reply.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/keyless-dev/keyless/authn"
+	"github.com/keyless-dev/keyless/awsapi"
+)
+
+// Call is one Query-protocol request after authentication.
+type Call struct {
+	RequestID string
+	Action    string
+	Query     awsapi.QueryRequest
+	// Caller is who signed the request; nil for the unsigned STS actions.
+	Caller *authn.Principal
+	// Sig is the verified SigV4 data; nil for unsigned requests.
+	Sig *awsapi.Auth
+	// SourceIP is the caller's address: the TCP peer, or the forwarded client address
+	// when the peer is a trusted proxy.
+	SourceIP netip.Addr
+	// Time is when the request arrived.
+	Time time.Time
+	// Secure reports whether the request came over TLS (aws:SecureTransport).
+	Secure bool
+}
+
+// QueryService serves the Query-protocol actions of one AWS service.
+type QueryService interface {
+	// Namespace is the XML namespace of the service's replies.
+	Namespace() string
+	// Unsigned reports whether action may be called without a signature.
+	Unsigned(action string) bool
+	// Serve performs the call. It returns the value to encode inside <ActionResult>
+	// (nil for actions without output) or an error; an *awsapi.Error is sent as it is,
+	// any other error as InternalFailure.
+	Serve(ctx context.Context, call *Call) (any, error)
+}
+
+// Config configures the gateway.
+type Config struct {
+	// Services by SigV4 service name ("sts", "iam").
+	Services map[string]QueryService
+	// Verifier checks signatures; its Lookup must return *authn.Principal principals.
+	Verifier *awsapi.Verifier
+	// Authenticator records access key use; may be nil.
+	Authenticator *authn.Authenticator
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// MaxBody limits request bodies (default 1 MiB).
+	MaxBody int64
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Gateway is the http.Handler for the AWS Query services.
+type Gateway struct {
+	cfg Config
+}
+
+// New returns a Gateway.
+func New(cfg Config) *Gateway {
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Gateway{cfg: cfg}
+}
+
+// ServeHTTP handles one request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := awsapi.NewRequestID()
+	now := g.cfg.Now()
+	ns := awsapi.NamespaceSTS
+	service, _, signed := awsapi.ParseScope(r)
+	svc := g.cfg.Services[service]
+	if signed && svc == nil {
+		awsapi.WriteQueryError(w, ns, reqID, awsapi.NewError("UnrecognizedClientException", http.StatusBadRequest, "The service "+service+" is not served by keyless"))
+		return
+	}
+	if svc != nil {
+		ns = svc.Namespace()
+	}
+	q, err := awsapi.ParseQueryRequest(r, g.cfg.MaxBody)
+	if err != nil {
+		awsapi.WriteQueryError(w, ns, reqID, err)
+		return
+	}
+	call := &Call{RequestID: reqID, Action: q.Action, Query: q, SourceIP: g.sourceIP(r), Time: now, Secure: r.TLS != nil}
+	if !signed {
+		// Unsigned: only actions a service declares unsigned (AssumeRoleWithWebIdentity).
+		svc = nil
+		for _, s := range g.cfg.Services {
+			if s.Unsigned(q.Action) {
+				svc = s
+				break
+			}
+		}
+		if svc == nil {
+			awsapi.WriteQueryError(w, ns, reqID, awsapi.MissingAuthenticationToken())
+			return
+		}
+		ns = svc.Namespace()
+	} else {
+		sig, err := g.cfg.Verifier.Verify(r.Context(), r, q.Body)
+		if err != nil {
+			g.cfg.Logger.Info("signature rejected", "request_id", reqID, "service", service, "action", q.Action, "code", awsapi.AsError(err).Code, "source_ip", call.SourceIP)
+			awsapi.WriteQueryError(w, ns, reqID, err)
+			return
+		}
+		p, _ := sig.Principal.(*authn.Principal)
+		call.Sig, call.Caller = sig, p
+		if g.cfg.Authenticator != nil {
+			if err := g.cfg.Authenticator.RecordUse(r.Context(), p, service, sig.Region); err != nil {
+				g.cfg.Logger.Warn("record access key use", "err", err)
+			}
+		}
+	}
+	if q.Action == "" {
+		awsapi.WriteQueryError(w, ns, reqID, awsapi.MissingAction())
+		return
+	}
+	result, err := svc.Serve(r.Context(), call)
+	if err != nil {
+		if awsapi.AsError(err).Code == "InternalFailure" {
+			g.cfg.Logger.Error("internal failure", "request_id", reqID, "action", q.Action, "err", err)
+		}
+		awsapi.WriteQueryError(w, ns, reqID, err)
+		return
+	}
+	awsapi.WriteQueryResult(w, ns, q.Action, reqID, result)
+}
+
+// sourceIP is the TCP peer, or the right-most untrusted X-Forwarded-For address when
+// the peer is a trusted proxy.
+func (g *Gateway) sourceIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap()
+	if !g.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer
+		}
+		a = a.Unmap()
+		if !g.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (g *Gateway) trusted(a netip.Addr) bool {
+	for _, p := range g.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
