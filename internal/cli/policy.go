@@ -1,8 +1,260 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
 
-// newPolicyCmd is a placeholder until the policy engine lands.
+	"github.com/keyless-dev/keyless/policy"
+	"github.com/spf13/cobra"
+)
+
+// newPolicyCmd builds "keyless policy" and its subcommands validate, lint and simulate.
 func newPolicyCmd(s Streams) *cobra.Command {
-	return &cobra.Command{Use: "policy", Short: "Validate, lint and simulate IAM policies", Hidden: true}
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Validate, lint and simulate IAM policies",
+		Long: `Work with AWS IAM policy documents using the same engine keyless's IAM and STS use:
+validate a document as AWS would, lint trust policies for roles any repository could
+assume, and simulate a request to see the decision and the statement and condition
+that decided it.`,
+		Example: `  keyless policy validate trust.json
+  keyless policy lint trust.json --format sarif > lint.sarif
+  keyless policy simulate --input request.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newPolicyValidateCmd(s), newPolicyLintCmd(s), newPolicySimulateCmd(s))
+	return cmd
+}
+
+// oneFile requires exactly one FILE argument.
+func oneFile(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s needs exactly one policy FILE (or - for standard input), got %d arguments", cmd.CommandPath(), len(args))
+	}
+	return nil
+}
+
+// readInput reads a named file, or standard input for "-".
+func readInput(s Streams, name string) ([]byte, error) {
+	if name == "-" {
+		if s.In == nil {
+			return nil, errors.New("no standard input")
+		}
+		return io.ReadAll(s.In)
+	}
+	return os.ReadFile(name)
+}
+
+// loadPolicy reads and parses a policy, detecting its kind unless kindFlag names it.
+func loadPolicy(s Streams, file, kindFlag string) (*policy.Policy, error) {
+	doc, err := readInput(s, file)
+	if err != nil {
+		return nil, err
+	}
+	kind := policy.DetectKind(doc)
+	if kindFlag != "" {
+		if kind, err = policy.ParseKind(kindFlag); err != nil {
+			return nil, err
+		}
+	}
+	p, err := policy.Parse(doc, kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invalid %s policy: %w", file, kind, err)
+	}
+	return p, nil
+}
+
+func newPolicyValidateCmd(s Streams) *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check that a policy document is valid, as IAM would",
+		Long: `Validate a policy document: JSON syntax, elements, operators, values and the size
+limit of its kind. The kind is detected (statements with a Principal make a trust or
+resource policy) unless --kind names it. Use - to read standard input.`,
+		Example: `  keyless policy validate trust.json
+  keyless policy validate --kind identity deploy-permissions.json
+  cat session.json | keyless policy validate --kind session -`,
+		Args: oneFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPolicy(s, args[0], kind)
+			if err != nil {
+				return err
+			}
+			n := len(p.Statements)
+			plural := "s"
+			if n == 1 {
+				plural = ""
+			}
+			_, err = fmt.Fprintf(s.Out, "%s: valid %s policy (%d statement%s)\n", args[0], p.Kind, n, plural)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&kind, "kind", "", "policy kind: identity, trust, resource, session or boundary (default: detected)")
+	return cmd
+}
+
+func newPolicyLintCmd(s Streams) *cobra.Command {
+	var kind, format string
+	cmd := &cobra.Command{
+		Use:   "lint FILE",
+		Short: "Find dangerous or ineffective constructs in a policy",
+		Long: `Lint a policy document. Trust policies that trust an OIDC provider are checked for a
+missing sub condition (any repository on the issuer could assume the role), a missing
+aud condition, over-broad sub patterns, Principal "*" and wildcard actions; permission
+policies for "*" on "*" and iam:PassRole on "*"; every policy for wildcards inside
+StringEquals and ForAllValues in an Allow. Exits 1 when a finding has severity error.`,
+		Example: `  keyless policy lint trust.json
+  keyless policy lint --format json trust.json
+  keyless policy lint --kind identity --format sarif permissions.json > lint.sarif`,
+		Args: oneFile,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch format {
+			case "text", "json", "sarif":
+			default:
+				return fmt.Errorf("unknown --format %q (want text, json or sarif)", format)
+			}
+			p, err := loadPolicy(s, args[0], kind)
+			if err != nil {
+				return err
+			}
+			findings := policy.Lint(p)
+			name := args[0]
+			if name == "-" {
+				name = "stdin"
+			}
+			switch format {
+			case "json":
+				err = policy.WriteFindingsJSON(s.Out, name, findings)
+			case "sarif":
+				err = policy.WriteSARIF(s.Out, name, findings)
+			default:
+				err = policy.WriteFindingsText(s.Out, name, findings)
+			}
+			if err != nil {
+				return err
+			}
+			if policy.HasErrors(findings) {
+				return &ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or sarif")
+	cmd.Flags().StringVar(&kind, "kind", "", "policy kind: trust, identity or resource (also session, boundary; default: detected)")
+	return cmd
+}
+
+func newPolicySimulateCmd(s Streams) *cobra.Command {
+	var input string
+	var jsonl bool
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Decide a request against policies and explain the decision",
+		Long: `Simulate reads a document
+  {"request": {"principal": "…", "action": "…", "resource": "…", "context": {"key": "v" | ["v1", "v2"]}},
+   "identityPolicies": [ … ], "resourcePolicy": { … }, "sessionPolicy": { … }, "permissionsBoundary": { … }}
+(every field but request optional; a policy may also be a string holding the JSON) and
+writes {"decision": "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied", "explain": { … }},
+where explain traces every statement and condition and "message" says why in words.
+With --jsonl it reads one document per line and writes one result per line, in order;
+a line that cannot be simulated yields {"line": N, "error": "…"} and exit status 1.`,
+		Example: `  keyless policy simulate --input request.json
+  keyless policy simulate < request.json
+  keyless policy simulate --jsonl --input requests.jsonl > results.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if jsonl {
+				return simulateLines(s, input)
+			}
+			data, err := readInput(s, input)
+			if err != nil {
+				return err
+			}
+			res, err := simulateOne(data)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(s.Out)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			return enc.Encode(res)
+		},
+	}
+	cmd.Flags().StringVar(&input, "input", "-", "input document FILE, or - for standard input")
+	cmd.Flags().BoolVar(&jsonl, "jsonl", false, "read one JSON document per line and write one result per line")
+	return cmd
+}
+
+func simulateOne(data []byte) (policy.Result, error) {
+	sim, err := policy.ParseSimulation(data)
+	if err != nil {
+		return policy.Result{}, err
+	}
+	return sim.Run()
+}
+
+func simulateLines(s Streams, input string) error {
+	var r io.Reader
+	if input == "-" {
+		if s.In == nil {
+			return errors.New("no standard input")
+		}
+		r = s.In
+	} else {
+		f, err := os.Open(input)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	w := bufio.NewWriter(s.Out)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	line, failed, total := 0, 0, 0
+	for sc.Scan() {
+		line++
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		total++
+		res, err := simulateOne(text)
+		if err != nil {
+			failed++
+			if err := enc.Encode(struct {
+				Line  int    `json:"line"`
+				Error string `json:"error"`
+			}{line, err.Error()}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := sc.Err(); err != nil {
+		name := input
+		if name == "-" {
+			name = "standard input"
+		}
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	if failed > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("simulate: %d of %d documents could not be simulated", failed, total)}
+	}
+	return nil
 }
