@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-dev/keyless/explain"
 	"github.com/keyless-dev/keyless/issuer"
+	"github.com/keyless-dev/keyless/oidc"
 )
 
 func newTokenCmd(s Streams) *cobra.Command {
@@ -24,8 +27,122 @@ func newTokenCmd(s Streams) *cobra.Command {
 		Short:   "Mint and inspect pipeline step tokens",
 		Example: "  keyless token mint --workspace acme --repository web --environment production",
 	}
-	cmd.AddCommand(newTokenMintCmd(s))
+	cmd.AddCommand(newTokenMintCmd(s), newTokenInspectCmd(s))
 	return cmd
+}
+
+func newTokenInspectCmd(s Streams) *cobra.Command {
+	var verify bool
+	var output, caFile string
+	cmd := &cobra.Command{
+		Use:   "inspect [TOKEN|-]",
+		Short: "Show a token's header, claims and the AWS condition keys it yields",
+		Long: `Decode a web identity token and show its header and claims (times relative to now)
+and the condition keys STS derives from it, such as <issuer>:sub. With --verify the
+signature is checked against the issuer's discovery document and keys over HTTPS. The
+token itself is never printed. Without an argument the token comes from
+BITBUCKET_STEP_OIDC_TOKEN; "-" reads it from standard input.`,
+		Example: `  keyless token inspect "$BITBUCKET_STEP_OIDC_TOKEN"
+  keyless token mint --repository web | keyless token inspect - --verify
+  keyless token inspect --output json < token.jwt`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("invalid --output %q: use text or json", output)
+			}
+			raw, err := readTokenArg(s, args)
+			if err != nil {
+				return err
+			}
+			in, err := explain.Inspect(raw, time.Now())
+			if err != nil {
+				return fmt.Errorf("%w (is it the step's OIDC token?)", err)
+			}
+			if verify {
+				in.Verified = "ok"
+				if err := verifyToken(cmd.Context(), raw, caFile); err != nil {
+					in.Verified = "FAILED: " + err.Error()
+					defer func() { fmt.Fprintln(s.Err, "keyless: token signature did not verify") }()
+				}
+			}
+			if output == "json" {
+				enc := json.NewEncoder(s.Out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(in); err != nil {
+					return err
+				}
+			} else if err := in.WriteText(s.Out); err != nil {
+				return err
+			}
+			if strings.HasPrefix(in.Verified, "FAILED") {
+				return &ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&verify, "verify", false, "verify the signature against the issuer's published keys")
+	cmd.Flags().StringVar(&output, "output", "text", "output: text or json")
+	cmd.Flags().StringVar(&caFile, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "extra PEM CA bundle to trust for the issuer (default $KEYLESS_CA_BUNDLE)")
+	return cmd
+}
+
+// readTokenArg reads a token from the argument, standard input ("-") or
+// BITBUCKET_STEP_OIDC_TOKEN.
+func readTokenArg(s Streams, args []string) (string, error) {
+	var raw string
+	switch {
+	case len(args) == 1 && args[0] == "-":
+		b, err := io.ReadAll(io.LimitReader(s.In, 1<<20))
+		if err != nil {
+			return "", fmt.Errorf("read token from standard input: %w", err)
+		}
+		raw = string(b)
+	case len(args) == 1:
+		raw = args[0]
+	default:
+		raw = os.Getenv("BITBUCKET_STEP_OIDC_TOKEN")
+		if raw == "" {
+			return "", errors.New("no token: pass it as an argument, '-' for standard input, or run in a step with `oidc: true` (BITBUCKET_STEP_OIDC_TOKEN)")
+		}
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", errors.New("the token is empty")
+	}
+	return raw, nil
+}
+
+// verifyToken checks the token's signature and expiry against its own issuer's keys.
+func verifyToken(ctx context.Context, raw, caFile string) error {
+	pool, err := certPool(caFile)
+	if err != nil {
+		return err
+	}
+	v, err := oidc.NewVerifier(oidc.Config{RootCAs: pool})
+	if err != nil {
+		return err
+	}
+	_, claims, err := oidc.ParseUnverified(raw)
+	if err != nil {
+		return err
+	}
+	iss, _ := claims["iss"].(string)
+	var auds []string
+	switch a := claims["aud"].(type) {
+	case string:
+		auds = []string{a}
+	case []any:
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				auds = append(auds, s)
+			}
+		}
+	}
+	self := func(_ context.Context, url string) (oidc.Provider, bool, error) {
+		return oidc.Provider{URL: url, ClientIDs: auds}, url == strings.TrimPrefix(iss, "https://"), nil
+	}
+	_, err = v.Verify(ctx, raw, self)
+	return err
 }
 
 func newTokenMintCmd(s Streams) *cobra.Command {
@@ -121,8 +238,8 @@ KEYLESS_CA_BUNDLE.`,
 	return cmd
 }
 
-// httpClient returns a client that trusts the system roots plus the PEM file caFile.
-func httpClient(caFile string) (*http.Client, error) {
+// certPool is the system roots plus the PEM file caFile.
+func certPool(caFile string) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
@@ -135,6 +252,15 @@ func httpClient(caFile string) (*http.Client, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caFile)
 		}
+	}
+	return pool, nil
+}
+
+// httpClient returns a client that trusts the system roots plus the PEM file caFile.
+func httpClient(caFile string) (*http.Client, error) {
+	pool, err := certPool(caFile)
+	if err != nil {
+		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
