@@ -288,8 +288,8 @@ func TestKeysCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "--force") {
 		t.Fatalf("keys activate before the lead time: exit %d %q; want 1 and advice about --force", code, stderr)
 	}
-	if out, stderr, code = run(t, env, "keys", "activate", "--force", kid); code != 0 {
-		t.Fatalf("keys activate --force: %d %s", code, stderr)
+	if out, stderr, code = run(t, env, "keys", "activate", "--force", kid); code != 0 || !strings.HasPrefix(out, "activated "+kid) {
+		t.Fatalf("keys activate --force: %d %q %s", code, out, stderr)
 	}
 	keys = list()
 	states := map[string]string{}

@@ -33,7 +33,7 @@ func (c jwksChecker) CheckSignature(_ context.Context, raw string, _ oidc.Provid
 	if err := json.Unmarshal(c.ks.JWKS(), &set); err != nil {
 		return err
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func verify(t testing.TB, ks *issuer.KeySet, raw string) (string, error) {
 	if err := json.Unmarshal(ks.JWKS(), &set); err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return "", err
 	}
