@@ -82,4 +82,7 @@ var commands = []func(Streams) *cobra.Command{
 	newUpCmd,
 	newTokenCmd,
 	newKeysCmd,
+	newLoginCmd,
+	newExecCmd,
+	newWhoamiCmd,
 }

@@ -1,0 +1,214 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/keyless-dev/keyless/client"
+)
+
+// loginFlags are the flags `login` and `exec` share: where the token comes from, which
+// role to assume and how to reach STS.
+type loginFlags struct {
+	roleARN, sessionName          string
+	tokenFile, tokenEnv, audience string
+	stsEndpoint, region           string
+	sessionPolicyFile, logLevel   string
+	duration                      time.Duration
+	policyARNs, allowedAccountIDs []string
+	maxAttempts                   int
+}
+
+func (f *loginFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.roleARN, "role-arn", "", "role to assume (default $AWS_ROLE_ARN, else $AWS_OIDC_ROLE_ARN)")
+	fs.StringVar(&f.sessionName, "session-name", "", "role session name (default derived from the CI context, e.g. bitbucket-<repo>-<build>)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read the OIDC token from this file (re-read on refresh), or - for stdin")
+	fs.StringVar(&f.tokenEnv, "token-env", "", "read the OIDC token from this environment variable (e.g. a GitLab id_tokens name)")
+	fs.StringVar(&f.audience, "audience", client.DefaultAudience, "audience to request from GitHub Actions")
+	fs.StringVar(&f.stsEndpoint, "sts-endpoint", "", "STS endpoint URL (default $AWS_ENDPOINT_URL_STS, else $AWS_ENDPOINT_URL, else the regional AWS endpoint)")
+	fs.StringVar(&f.region, "region", "", "AWS region (default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1)")
+	fs.DurationVar(&f.duration, "duration", 0, "session duration, 15m to 12h (default STS's, 1h)")
+	fs.StringVar(&f.sessionPolicyFile, "session-policy", "", "JSON file with an inline session policy")
+	fs.StringArrayVar(&f.policyARNs, "policy-arn", nil, "managed session policy ARN (repeatable, at most 10)")
+	fs.StringSliceVar(&f.allowedAccountIDs, "allowed-account-ids", nil, "refuse roles and credentials of accounts not in this comma-separated list")
+	fs.IntVar(&f.maxAttempts, "max-attempts", client.DefaultMaxAttempts, "attempts per exchange for transient STS errors")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+}
+
+// loginSetup is what the shared flags resolve to.
+type loginSetup struct {
+	source    client.TokenSource
+	ci        client.CIContext
+	exchanger *client.Exchanger
+	region    string // resolved region
+	endpoint  string // resolved STS endpoint override, or ""
+	session   string
+	log       *slog.Logger
+}
+
+// setup resolves the flags against the environment: the token source, the role, the
+// session name and the STS client.
+func (f *loginFlags) setup(s Streams) (*loginSetup, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", f.logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))
+	role, err := client.ResolveRoleARN(f.roleARN, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	src, ci, err := client.NewTokenSource(client.SourceOptions{
+		TokenFile: f.tokenFile,
+		TokenEnv:  f.tokenEnv,
+		Audience:  f.audience,
+		Getenv:    os.Getenv,
+		Stdin:     s.In,
+	})
+	if err != nil {
+		return nil, err
+	}
+	session := f.sessionName
+	if session == "" {
+		session = os.Getenv("AWS_ROLE_SESSION_NAME")
+	}
+	if session == "" {
+		session = ci.SessionName(time.Now())
+	}
+	session = client.SanitizeSessionName(session)
+	var policy string
+	if f.sessionPolicyFile != "" {
+		b, err := os.ReadFile(f.sessionPolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read session policy: %w", err)
+		}
+		policy = strings.TrimSpace(string(b))
+	}
+	var accounts []string
+	for _, a := range f.allowedAccountIDs {
+		if a = strings.TrimSpace(a); a != "" {
+			accounts = append(accounts, a)
+		}
+	}
+	ls := &loginSetup{
+		source:   src,
+		ci:       ci,
+		region:   client.ResolveRegion(f.region, os.Getenv),
+		endpoint: client.ResolveSTSEndpoint(f.stsEndpoint, os.Getenv),
+		session:  session,
+		log:      log,
+	}
+	ls.exchanger, err = client.NewExchanger(client.ExchangeOptions{
+		RoleARN:           role,
+		SessionName:       session,
+		Duration:          f.duration,
+		SessionPolicy:     policy,
+		PolicyARNs:        f.policyARNs,
+		AllowedAccountIDs: accounts,
+		Region:            ls.region,
+		Endpoint:          ls.endpoint,
+		MaxAttempts:       f.maxAttempts,
+		Logger:            log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("login setup", slog.String("ci", string(ci.Provider)), slog.String("role_arn", role),
+		slog.String("session_name", session), slog.String("region", ls.region), slog.String("sts_endpoint", ls.endpoint))
+	return ls, nil
+}
+
+func newLoginCmd(s Streams) *cobra.Command {
+	var (
+		lf                              loginFlags
+		format, profile, writeTokenFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Exchange the CI step's OIDC token for temporary AWS credentials",
+		Long: `Exchange the step's OpenID Connect token for temporary AWS credentials with STS
+AssumeRoleWithWebIdentity, and hand them over in the format the job needs.
+
+The token is found by itself in Bitbucket Pipelines (BITBUCKET_STEP_OIDC_TOKEN, with
+"oidc: true" on the step) and GitHub Actions (requested with the job's
+ACTIONS_ID_TOKEN_REQUEST_URL, with "permissions: id-token: write"); in GitLab pass the
+id_tokens variable with --token-env; anywhere else use --token-file or --token-env.
+
+Formats: env (shell export lines), dotenv, json (STS's Credentials fields),
+credential-process (for credential_process in an AWS profile), aws-profile (writes
+--profile NAME to the AWS config files; with a token file, a web_identity_token_file
+profile the SDKs refresh by themselves), github-env (appends to $GITHUB_ENV and masks
+the secrets). Secrets appear only in the chosen output.
+
+Transient STS errors are retried with jittered backoff; a denial fails at once with
+a hint.`,
+		Example: `  eval "$(keyless login --role-arn arn:aws:iam::123456789012:role/deploy)"
+  keyless login --format aws-profile --profile ci --write-token-file "$PWD/web-identity-token"
+  keyless login --token-env AWS_ID_TOKEN --format dotenv > aws.env
+  keyless login --format github-env --duration 2h`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := client.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			if f == client.FormatAWSProfile && profile == "" {
+				return errors.New("--format aws-profile needs --profile NAME")
+			}
+			if f == client.FormatGitHubEnv && os.Getenv("GITHUB_ENV") == "" {
+				return errors.New("--format github-env: $GITHUB_ENV is not set (run inside a GitHub Actions step)")
+			}
+			ls, err := lf.setup(s)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			token, err := ls.source.Token(ctx)
+			if err != nil {
+				return err
+			}
+			creds, err := ls.exchanger.Exchange(ctx, token)
+			if err != nil {
+				return err
+			}
+			ls.log.Info("assumed role", slog.Any("credentials", creds))
+			out := client.OutputOptions{Format: f, Profile: profile, Getenv: os.Getenv}
+			if lf.region != "" || f == client.FormatAWSProfile {
+				out.Region = ls.region
+			}
+			tokenFile := ""
+			switch {
+			case writeTokenFile != "":
+				tokenFile = writeTokenFile
+			case lf.tokenFile != "" && lf.tokenFile != "-":
+				tokenFile = lf.tokenFile
+			}
+			if writeTokenFile != "" {
+				if err := client.WriteTokenFile(writeTokenFile, token); err != nil {
+					return err
+				}
+			}
+			if tokenFile != "" {
+				if out.TokenFile, err = filepath.Abs(tokenFile); err != nil {
+					return fmt.Errorf("token file path: %w", err)
+				}
+				out.SessionName = ls.session
+				out.STSEndpoint = ls.endpoint
+			}
+			return client.WriteOutput(s.Out, creds, out)
+		},
+	}
+	lf.register(cmd.Flags())
+	cmd.Flags().StringVar(&format, "format", string(client.FormatEnv), "output: env, dotenv, json, credential-process, aws-profile or github-env")
+	cmd.Flags().StringVar(&profile, "profile", "", "profile name for --format aws-profile")
+	cmd.Flags().StringVar(&writeTokenFile, "write-token-file", "", "also write the token to this file (mode 0600), for AWS_WEB_IDENTITY_TOKEN_FILE")
+	return cmd
+}
