@@ -1,0 +1,173 @@
+package sts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/keyless-dev/keyless/audit"
+	"github.com/keyless-dev/keyless/awsapi"
+	"github.com/keyless-dev/keyless/oidc"
+	"github.com/keyless-dev/keyless/policy"
+	"github.com/keyless-dev/keyless/session"
+)
+
+// AssumeRoleWithWebIdentity exchanges a verified OIDC ID token for role
+// session credentials, after the request's parameters were validated
+// (decodeWebIdentity). The checks run in real STS's order: the token
+// (oidc.Verifier.Verify, with the provider looked up by iss), the role, the
+// trust policy (sts:AssumeRoleWithWebIdentity, then sts:TagSession when the
+// token carries session tags and sts:SetSourceIdentity when it carries a
+// source identity), DurationSeconds against the role's MaxSessionDuration, the
+// session policies, and the size of the sealed session token.
+//
+// Errors are *awsapi.Error for every refusal; any other error is an internal
+// failure. Every outcome is audited.
+func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentityRequest, meta Meta) (*WebIdentityResult, error) {
+	now := s.cfg.Now()
+	ev := audit.Event{
+		Time: now, RequestID: meta.RequestID, Action: ActionAssumeRoleWithWebIdentity,
+		Role: req.RoleARN, SourceIP: addrString(meta), Decision: audit.Failed,
+	}
+	res, err := s.webIdentity(ctx, req, meta, now, &ev)
+	if err != nil {
+		e := awsapi.AsError(err)
+		ev.ErrorCode = e.Code
+		if ev.Reason == "" {
+			ev.Reason = e.Message
+		}
+		if e.Code == "InternalFailure" {
+			ev.Reason = "internal failure"
+			s.log.Error("sts: AssumeRoleWithWebIdentity", "request_id", meta.RequestID, "err", err)
+		}
+		s.record(ev)
+		return nil, err
+	}
+	ev.Decision = audit.Allowed
+	s.record(ev)
+	return res, nil
+}
+
+func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta Meta, now time.Time, ev *audit.Event) (*WebIdentityResult, error) {
+	if s.cfg.Verifier == nil || s.cfg.Sealer == nil {
+		return nil, errors.New("sts: web identity federation is not configured")
+	}
+	tok, err := s.cfg.Verifier.Verify(ctx, req.WebIdentityToken, s.cache.lookupProvider)
+	if err != nil {
+		var oe *oidc.Error
+		if errors.As(err, &oe) {
+			ev.Reason = oe.Reason.String() + ": " + oe.Message
+			if oe.Detail != "" {
+				ev.Reason += " (" + oe.Detail + ")"
+			}
+			return nil, awsapi.NewError(oe.Code, oe.HTTPStatus(), oe.Message)
+		}
+		return nil, fmt.Errorf("sts: verify web identity token: %w", err)
+	}
+	ev.Caller = tok.Issuer + " " + tok.Subject
+
+	role, found, err := s.findRole(ctx, req.RoleARN)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		ev.Decision, ev.Reason = audit.Denied, "no role "+req.RoleARN+" in this account"
+		return nil, notAuthorizedWebIdentity()
+	}
+	trust, err := s.cache.policy(role.AssumeRolePolicyDocument, policy.KindTrust)
+	if err != nil {
+		ev.Decision, ev.Reason = audit.Denied, "the role's trust policy does not parse: "+err.Error()
+		return nil, notAuthorizedWebIdentity()
+	}
+	tags, transitive, err := tokenTags(tok.Claims)
+	if err != nil {
+		return nil, err
+	}
+	sourceID, err := tokenSourceIdentity(tok.Claims)
+	if err != nil {
+		return nil, err
+	}
+
+	prov := tok.Provider
+	c := baseContext(now, meta)
+	c.Set(prov.URL+":aud", tok.Audience)
+	if _, ok := tok.Claims["sub"]; ok {
+		c.Set(prov.URL+":sub", tok.Subject)
+	}
+	if tok.AZP != "" {
+		c.Set(prov.URL+":azp", tok.AZP)
+	}
+	if len(tok.AMR) > 0 {
+		c.Set(prov.URL+":amr", tok.AMR...)
+	}
+	c.Set("sts:RoleSessionName", req.RoleSessionName)
+	c.Set("aws:FederatedProvider", prov.ARN)
+	addRequestTags(c, tags, transitive)
+	if sourceID != "" {
+		c.Set("sts:SourceIdentity", sourceID)
+	}
+	actions := [3]string{actAssumeWebIdentity}
+	n := 1
+	if len(tags) > 0 {
+		actions[n] = actTagSession
+		n++
+	}
+	if sourceID != "" {
+		actions[n] = actSetSourceIdentity
+		n++
+	}
+	in := policy.Input{Resource: trust}
+	for _, action := range actions[:n] {
+		pr := policy.Request{Principal: prov.ARN, PrincipalType: "Federated", Action: action, Context: c}
+		if res := policy.EvaluateFast(pr, in); res.Decision != policy.Allowed {
+			// Render the full explanation only for denials.
+			denial(ev, action, policy.Evaluate(pr, in))
+			return nil, notAuthorizedWebIdentity()
+		}
+	}
+
+	duration, err := checkDuration(req.DurationSeconds, role, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sessionPolicies(ctx, req.Policy, req.PolicyARNs); err != nil {
+		return nil, err
+	}
+	claims := session.Claims{
+		Account: s.cfg.Account, RoleARN: role.ARN, RoleID: role.ID, RoleName: role.Name,
+		SessionName: req.RoleSessionName, SourceIdentity: sourceID,
+		Provider: prov.ARN, Subject: tok.Subject, Audience: tok.Audience,
+		SessionPolicy: req.Policy, PolicyARNs: req.PolicyARNs,
+		Tags: tags, TransitiveTagKeys: transitive,
+	}
+	packed := req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0
+	out, err := s.issue(claims, now, duration, req.MinimumSessionTokenSize, packed)
+	if err != nil {
+		return nil, err
+	}
+	region := meta.Region
+	if region == "" {
+		region = s.cfg.Region
+	}
+	s.touchRole(role.Name, region, now)
+	return &WebIdentityResult{
+		Credentials:                 out.creds,
+		SubjectFromWebIdentityToken: tok.Subject,
+		AssumedRoleUser:             out.user,
+		PackedPolicySize:            out.packed,
+		Provider:                    prov.ARN,
+		Audience:                    tok.Audience,
+		SourceIdentity:              sourceID,
+		SessionTokenSize:            out.tokenSize,
+		SessionTokenUtilization:     out.utilization,
+	}, nil
+}
+
+// invalidTokenClaim is the error for session tags or a source identity in the
+// token that AWS would refuse. The code is STS's code for token problems; the
+// message is our choice (AWS's text is not documented).
+func invalidTokenClaim(msg string) *awsapi.Error {
+	return awsapi.NewError(oidc.CodeInvalidIdentityToken, http.StatusBadRequest, msg)
+}
