@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +68,7 @@ func trustPolicy(providerARN, providerURL string, conditions map[string]any) str
 
 // newFederation starts keyless up and provisions, through the official IAM client with
 // the root credentials, what the seed articles provision in AWS.
-func newFederation(t *testing.T) *federation {
+func newFederation(t testing.TB) *federation {
 	t.Helper()
 	p := startUp(t, t.TempDir())
 	ctx := context.Background()
@@ -110,7 +111,7 @@ func newFederation(t *testing.T) *federation {
 
 // tokenFile mints a step token for args and writes it where AWS_WEB_IDENTITY_TOKEN_FILE
 // will point, as the seeds do with BITBUCKET_STEP_OIDC_TOKEN.
-func (f *federation) tokenFile(t *testing.T, args ...string) string {
+func (f *federation) tokenFile(t testing.TB, args ...string) string {
 	t.Helper()
 	out, stderr, code := run(t, withEnv(f.p.env), append([]string{"token", "mint"}, args...)...)
 	if code != 0 {
@@ -295,8 +296,10 @@ func TestProvisioningWithIAMClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc := aws.ToString(role.Role.AssumeRolePolicyDocument); !strings.HasPrefix(doc, "%7B%22Version%22") {
-		t.Errorf("AssumeRolePolicyDocument is not percent-encoded as AWS sends it: %.60s", doc)
+	doc := aws.ToString(role.Role.AssumeRolePolicyDocument)
+	decoded, err := url.PathUnescape(doc)
+	if err != nil || !strings.HasPrefix(doc, "%7B%22") || !json.Valid([]byte(decoded)) || !strings.Contains(decoded, f.webRepoUUID+":*") {
+		t.Errorf("AssumeRolePolicyDocument is not the percent-encoded trust policy AWS sends: %.80s (%v)", doc, err)
 	}
 	_, err = f.rootIAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("Nope")})
 	if code, status := apiError(err); code != "NoSuchEntity" || status != 404 {

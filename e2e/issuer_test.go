@@ -19,7 +19,7 @@ type minted struct {
 	Claims map[string]any `json:"claims"`
 }
 
-func mintJSON(t *testing.T, env map[string]string, args ...string) minted {
+func mintJSON(t testing.TB, env map[string]string, args ...string) minted {
 	t.Helper()
 	out, errOut, code := run(t, withEnv(env), append([]string{"token", "mint", "--output", "json"}, args...)...)
 	if code != 0 {

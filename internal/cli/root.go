@@ -85,4 +85,6 @@ var commands = []func(Streams) *cobra.Command{
 	newLoginCmd,
 	newExecCmd,
 	newWhoamiCmd,
+	newExplainCmd,
+	newDemoCmd,
 }

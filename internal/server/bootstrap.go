@@ -11,6 +11,7 @@ import (
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/localca"
+	"github.com/keyless-dev/keyless/session"
 	"github.com/keyless-dev/keyless/store"
 )
 
@@ -173,4 +174,34 @@ func newAccessKey(prefix string) (string, string, error) {
 		secret[i] = secretAlphabet[int(b)%len(secretAlphabet)]
 	}
 	return string(id), string(secret), nil
+}
+
+const settingSessionKeys = "session-keyring"
+
+// ensureSessionKeyring loads the key ring that seals session credentials, creating it
+// on first start. It is stored sealed under the KEK.
+func ensureSessionKeyring(ctx context.Context, st store.Store, box *keywrap.Box, now time.Time) (*session.Keyring, error) {
+	v, err := createOrGet(ctx, st, settingSessionKeys, func() ([]byte, error) {
+		kr, err := session.NewKeyring(rand.Reader, now)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := kr.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		return box.Seal(settingSessionKeys, raw)
+	})
+	if err != nil {
+		return nil, err
+	}
+	raw, err := box.Open(settingSessionKeys, v)
+	if err != nil {
+		return nil, fmt.Errorf("open session key ring: %w", err)
+	}
+	kr := new(session.Keyring)
+	if err := kr.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("decode session key ring: %w", err)
+	}
+	return kr, nil
 }

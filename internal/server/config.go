@@ -23,6 +23,9 @@ type Config struct {
 	Store string `json:"store,omitempty"`
 	// DefaultWorkspace names the workspace whose issuer KEYLESS_ISSUER points at (default "keyless").
 	DefaultWorkspace string `json:"default_workspace,omitempty"`
+	// TrustedProxies are addresses or CIDRs of reverse proxies whose X-Forwarded-For
+	// header gives the caller's address (aws:SourceIp); by default only the TCP peer counts.
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 	// Issuer configures tokens and signing keys.
 	Issuer IssuerConfig `json:"issuer"`
 	// Workspaces are registered at start, with their repositories and environments.

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/keyless-dev/keyless/audit"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/localca"
@@ -49,6 +51,7 @@ type Server struct {
 	root     RootCredentials
 	runner   string
 	keys     *issuer.KeySet
+	audit    *audit.Recorder
 	issuer   *issuer.Issuer
 	http     *http.Server
 	listener net.Listener
@@ -174,6 +177,12 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
 	issuer.NewHandler(s.issuer, runners, s.log).Register(mux)
+	aws, err := s.awsServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("POST /{$}", aws)
+	mux.Handle("GET /{$}", aws)
 
 	s.http = &http.Server{
 		Handler:           mux,
@@ -313,6 +322,10 @@ func (s *Server) closeResources() {
 	if s.listener != nil && s.http == nil {
 		s.listener.Close()
 	}
+	if s.audit != nil {
+		s.audit.Close() // flush queued events before the store closes
+		s.audit = nil
+	}
 	if s.st != nil {
 		s.st.Close()
 		s.st = nil
@@ -447,4 +460,11 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// CAPool is a certificate pool holding the local CA (for relying parties in-process).
+func (s *Server) CAPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(s.ca.Cert)
+	return pool
 }

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/netip"
+
+	"github.com/keyless-dev/keyless/audit"
+	"github.com/keyless-dev/keyless/authn"
+	"github.com/keyless-dev/keyless/authz"
+	"github.com/keyless-dev/keyless/awsapi"
+	"github.com/keyless-dev/keyless/gateway"
+	"github.com/keyless-dev/keyless/iam"
+	"github.com/keyless-dev/keyless/oidc"
+	"github.com/keyless-dev/keyless/session"
+	"github.com/keyless-dev/keyless/sts"
+)
+
+// awsServices builds the AWS-compatible endpoint: SigV4 authentication, IAM and STS
+// behind one gateway, with audit events to the store.
+func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
+	keyring, err := ensureSessionKeyring(ctx, s.st, s.box, s.now())
+	if err != nil {
+		return nil, err
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	roots.AddCert(s.ca.Cert)
+	verifier, err := oidc.NewVerifier(oidc.Config{RootCAs: roots, Now: s.now, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("web identity verifier: %w", err)
+	}
+	var proxies []netip.Prefix
+	for _, p := range s.cfg.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("config: trusted_proxies: %q is neither an address nor a CIDR", p)
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		proxies = append(proxies, pfx)
+	}
+	s.audit = audit.NewRecorder(s.st, s.log)
+	authenticator := authn.NewAuthenticator(s.st, s.box, keyring, authn.RootCredentials(s.root), s.cfg.AccountID, s.now)
+	authorizer := authz.New(s.st)
+	sigv4 := awsapi.NewVerifier(authenticator)
+	sigv4.Now = s.now
+	iamSvc := iam.New(iam.Config{
+		Store: s.st, Box: s.box, Authorizer: authorizer, Authenticator: authenticator, Audit: s.audit,
+		Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, AllowPortInProviderURL: true,
+	})
+	stsSvc := sts.New(sts.Config{
+		Store: s.st, Verifier: verifier, Sealer: session.NewSealer(keyring, rand.Reader), Authorizer: authorizer,
+		Audit: s.audit, Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, Logger: s.log,
+	})
+	return gateway.New(gateway.Config{
+		Services:       map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},
+		Verifier:       sigv4,
+		Authenticator:  authenticator,
+		TrustedProxies: proxies,
+		Now:            s.now,
+		Logger:         s.log,
+	}), nil
+}
