@@ -30,18 +30,18 @@ var bitbucketIPs = []string{
 
 // federation is a running keyless up with the seed articles' provider and roles.
 type federation struct {
-	p            *upProc
-	providerURL  string // issuer without https://
-	providerARN  string
-	audience     string
-	cfnRole      string // CloudFormation trust policy, 127.0.0.1 among the allowed IPs
-	cfnRoleNoIP  string // the same policy with only Bitbucket's IPs
-	repoRole     string // repository-UUID restriction: {web}:*
-	envRole      string // deployment environment restriction: {web}:{production}:*
-	webRepoUUID  string
-	prodEnvUUID  string
-	rootIAM      *iam.Client
-	account      string
+	p           *upProc
+	providerURL string // issuer without https://
+	providerARN string
+	audience    string
+	cfnRole     string // CloudFormation trust policy, 127.0.0.1 among the allowed IPs
+	cfnRoleNoIP string // the same policy with only Bitbucket's IPs
+	repoRole    string // repository-UUID restriction: {web}:*
+	envRole     string // deployment environment restriction: {web}:{production}:*
+	webRepoUUID string
+	prodEnvUUID string
+	rootIAM     *iam.Client
+	account     string
 }
 
 func rootConfig(p *upProc) aws.Config {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type Config struct {
 	// RootCreatedAt is the account's creation time, reported by GetUser for the root
 	// user. Zero omits it.
 	RootCreatedAt time.Time
+	// OnChange, when set, is called after every successful change (so that services
+	// caching IAM entities, such as STS, drop their caches).
+	OnChange func()
 }
 
 // Service is the IAM Query service. It implements gateway.QueryService and is safe
@@ -140,7 +144,15 @@ func (s *Service) Serve(ctx context.Context, call *gateway.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.OnChange != nil && mutates(call.Action) {
+		s.cfg.OnChange()
+	}
 	return out, nil
+}
+
+// mutates reports whether an IAM action changes state (everything but Get*, List*).
+func mutates(action string) bool {
+	return !strings.HasPrefix(action, "Get") && !strings.HasPrefix(action, "List")
 }
 
 // authorize asks the Authorizer whether the caller may perform iam:<action> on

@@ -52,13 +52,15 @@ func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
 	authorizer := authz.New(s.st)
 	sigv4 := awsapi.NewVerifier(authenticator)
 	sigv4.Now = s.now
-	iamSvc := iam.New(iam.Config{
-		Store: s.st, Box: s.box, Authorizer: authorizer, Authenticator: authenticator, Audit: s.audit,
-		Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, AllowPortInProviderURL: true,
-	})
 	stsSvc := sts.New(sts.Config{
 		Store: s.st, Verifier: verifier, Sealer: session.NewSealer(keyring, rand.Reader), Authorizer: authorizer,
 		Audit: s.audit, Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, Logger: s.log,
+	})
+	s.closers = append(s.closers, stsSvc.Close)
+	iamSvc := iam.New(iam.Config{
+		Store: s.st, Box: s.box, Authorizer: authorizer, Authenticator: authenticator, Audit: s.audit,
+		Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, AllowPortInProviderURL: true,
+		OnChange: stsSvc.Invalidate, // a changed trust policy or provider applies at once
 	})
 	return gateway.New(gateway.Config{
 		Services:       map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},

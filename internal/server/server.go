@@ -52,6 +52,7 @@ type Server struct {
 	runner   string
 	keys     *issuer.KeySet
 	audit    *audit.Recorder
+	closers  []func() // services' background work to finish before the store closes
 	issuer   *issuer.Issuer
 	http     *http.Server
 	listener net.Listener
@@ -322,6 +323,10 @@ func (s *Server) closeResources() {
 	if s.listener != nil && s.http == nil {
 		s.listener.Close()
 	}
+	for _, c := range s.closers {
+		c()
+	}
+	s.closers = nil
 	if s.audit != nil {
 		s.audit.Close() // flush queued events before the store closes
 		s.audit = nil
