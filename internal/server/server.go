@@ -69,10 +69,19 @@ const StoreFile = "keyless.db"
 // OpenStore opens the store a data directory uses: PostgreSQL when dsn is set, else
 // SQLite in DIR/keyless.db.
 func OpenStore(ctx context.Context, dataDir, dsn string) (store.Store, error) {
+	// Return a nil interface on error, never a nil *Store inside a non-nil interface.
 	if dsn != "" {
-		return postgres.Open(ctx, dsn)
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
 	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, StoreFile))
+	st, err := sqlite.Open(ctx, filepath.Join(dataDir, StoreFile))
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // Start brings the server up and returns once it accepts connections and DIR/env is written.
