@@ -68,17 +68,30 @@ type EnvironmentConfig struct {
 	UUID string `json:"uuid,omitempty"`
 }
 
-// LoadConfig reads a config file; unknown fields are errors so typos do not pass silently.
+// LoadConfig reads a config file; see ParseConfig.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return c, fmt.Errorf("read config: %w", err)
+		return Config{}, fmt.Errorf("read config: %w", err)
 	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a JSON config document. Unknown fields and trailing data are
+// errors, so typos do not pass silently.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("config %s: %w", path, err)
+		return Config{}, err
+	}
+	if dec.More() {
+		return Config{}, fmt.Errorf("trailing data after the JSON object")
 	}
 	return c, nil
 }
