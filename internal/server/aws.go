@@ -26,6 +26,7 @@ func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sessionKeys = keyring
 	roots, err := x509.SystemCertPool()
 	if err != nil {
 		roots = x509.NewCertPool()

@@ -205,3 +205,37 @@ func ensureSessionKeyring(ctx context.Context, st store.Store, box *keywrap.Box,
 	}
 	return kr, nil
 }
+
+// sessionKeyPeriod is how long one key seals session credentials before the ring
+// rotates; replaced keys open tokens until the longest session (12 h) has passed.
+const sessionKeyPeriod = 24 * time.Hour
+
+// rotateSessionKeys rotates the session key ring when its current key is older than
+// sessionKeyPeriod, drops keys that can only open expired tokens, and stores the ring.
+func rotateSessionKeys(ctx context.Context, st store.Store, box *keywrap.Box, kr *session.Keyring, now time.Time) (bool, error) {
+	var current time.Time
+	for _, k := range kr.Keys() {
+		if k.Current {
+			current = k.CreatedAt
+		}
+	}
+	if now.Sub(current) < sessionKeyPeriod {
+		return false, nil
+	}
+	if err := kr.Rotate(rand.Reader, now); err != nil {
+		return false, fmt.Errorf("rotate session keys: %w", err)
+	}
+	kr.Prune(now.Add(-session.MaxSessionLifetime - time.Hour))
+	raw, err := kr.MarshalBinary()
+	if err != nil {
+		return false, fmt.Errorf("rotate session keys: %w", err)
+	}
+	sealed, err := box.Seal(settingSessionKeys, raw)
+	if err != nil {
+		return false, fmt.Errorf("rotate session keys: %w", err)
+	}
+	if err := st.PutSetting(ctx, settingSessionKeys, sealed); err != nil {
+		return false, fmt.Errorf("store session keys: %w", err)
+	}
+	return true, nil
+}

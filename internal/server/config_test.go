@@ -1,9 +1,14 @@
 package server
 
 import (
+	"bytes"
+	"crypto/rand"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/keywrap"
+	"github.com/keyless-dev/keyless/session"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -38,4 +43,54 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatal("a refused config returned values")
 		}
 	})
+}
+
+func TestSessionKeyRotation(t *testing.T) {
+	ctx := t.Context()
+	st, err := OpenStore(ctx, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	box, _ := keywrap.New(bytes.Repeat([]byte{3}, 32))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	kr, err := ensureSessionKeyring(ctx, st, box, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer := session.NewSealer(kr, rand.Reader)
+	claims := session.Claims{AccessKeyID: "ASIAAAAAAAAAAAAAAAAA", SecretAccessKey: strings.Repeat("s", 40), Account: "000000000000",
+		RoleARN: "arn:aws:iam::000000000000:role/r", RoleID: "AROAAAAAAAAAAAAAAAAAA", RoleName: "r", SessionName: "s",
+		IssuedAt: t0.Add(23 * time.Hour), Expiration: t0.Add(35 * time.Hour)}
+	old, err := sealer.Seal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotated, err := rotateSessionKeys(ctx, st, box, kr, t0.Add(23*time.Hour)); err != nil || rotated {
+		t.Fatalf("rotation before the period: %v %v", rotated, err)
+	}
+	if rotated, err := rotateSessionKeys(ctx, st, box, kr, t0.Add(24*time.Hour)); err != nil || !rotated {
+		t.Fatalf("rotation after the period: %v %v", rotated, err)
+	}
+	// The stored ring (what a restart loads) opens tokens of the old key and the new one.
+	reloaded, err := ensureSessionKeyring(ctx, st, box, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := session.NewSealer(kr, rand.Reader).Seal(claims)
+	for name, tok := range map[string]string{"old key": old, "new key": fresh} {
+		if _, err := reloaded.Open(tok, t0.Add(30*time.Hour)); err != nil {
+			t.Errorf("token of the %s does not open after rotation and reload: %v", name, err)
+		}
+	}
+	if len(reloaded.Keys()) != 2 {
+		t.Errorf("ring holds %d keys, want the old and the new", len(reloaded.Keys()))
+	}
+	// A day later the old key, which can only open expired tokens, is pruned.
+	if _, err := rotateSessionKeys(ctx, st, box, kr, t0.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(kr.Keys()); n != 2 {
+		t.Errorf("after the second rotation the ring holds %d keys, want 2 (the first pruned)", n)
+	}
 }

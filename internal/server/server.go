@@ -25,6 +25,7 @@ import (
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/localca"
+	"github.com/keyless-dev/keyless/session"
 	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/store/postgres"
 	"github.com/keyless-dev/keyless/store/sqlite"
@@ -41,26 +42,28 @@ type Options struct {
 
 // Server is a running `keyless up`.
 type Server struct {
-	cfg      Config
-	dataDir  string
-	log      *slog.Logger
-	now      func() time.Time
-	st       store.Store
-	box      *keywrap.Box
-	ca       *localca.CA
-	root     RootCredentials
-	runner   string
-	keys     *issuer.KeySet
-	audit    *audit.Recorder
-	closers  []func() // services' background work to finish before the store closes
-	issuer   *issuer.Issuer
-	http     *http.Server
-	listener net.Listener
-	endpoint string
-	lock     *os.File
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
-	serveErr chan error
+	cfg     Config
+	dataDir string
+	log     *slog.Logger
+	now     func() time.Time
+	st      store.Store
+	box     *keywrap.Box
+	ca      *localca.CA
+	root    RootCredentials
+	runner  string
+	keys    *issuer.KeySet
+	audit   *audit.Recorder
+	// sessionKeys seal session credentials; rotated daily by the key loop.
+	sessionKeys *session.Keyring
+	closers     []func() // services' background work to finish before the store closes
+	issuer      *issuer.Issuer
+	http        *http.Server
+	listener    net.Listener
+	endpoint    string
+	lock        *os.File
+	stop        context.CancelFunc
+	wg          sync.WaitGroup
+	serveErr    chan error
 }
 
 // StoreFile is the SQLite database's name inside the data directory.
@@ -228,6 +231,11 @@ func (s *Server) keyLoop(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			if err := s.keys.Tick(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("key schedule", "err", err)
+			}
+			if rotated, err := rotateSessionKeys(ctx, s.st, s.box, s.sessionKeys, s.now()); err != nil && ctx.Err() == nil {
+				s.log.Error("session key rotation", "err", err)
+			} else if rotated {
+				s.log.Info("session key ring rotated")
 			}
 		}
 	}
