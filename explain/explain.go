@@ -378,8 +378,11 @@ func subFix(patterns []string, sub string) string {
 	}
 	if pparts[0] != repo {
 		want := repo + ":*"
-		if len(pparts) >= 2 && env != "" {
+		if len(pparts) >= 2 { // the policy pins a deployment environment: keep doing so
 			want = repo + ":" + env + ":*"
+			if env == "" {
+				want = repo + ":{<deployment environment uuid>}:*"
+			}
 		}
 		return fmt.Sprintf("the policy admits sub like `%s`; this token's repository is `%s`: add `%s` or run from repository %s", pat, repo, want, pparts[0])
 	}
