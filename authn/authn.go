@@ -189,7 +189,7 @@ func (a *Authenticator) RecordUse(ctx context.Context, p *Principal, service, re
 	a.mu.Lock()
 	ck, ok := a.cache[p.AccessKeyID]
 	fresh := ok && now.Sub(ck.key.LastUsedAt) < time.Minute && ck.key.LastUsedSvc == service && ck.key.LastUsedRgn == region
-	if ok {
+	if ok && !fresh { // the cache remembers the last write, so the minute counts from it
 		ck.key.LastUsedAt, ck.key.LastUsedSvc, ck.key.LastUsedRgn = now, service, region
 		a.cache[p.AccessKeyID] = ck
 	}

@@ -91,9 +91,12 @@ func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result,
 			if err != nil {
 				return policy.Result{}, err
 			}
-			if sp != nil {
-				in.SessionPolicies = append(in.SessionPolicies, sp)
+			if sp == nil {
+				// The session was bounded by a policy that no longer exists: fail
+				// closed rather than let the session lose its bound.
+				return policy.Result{Decision: policy.ImplicitlyDenied}, nil
 			}
+			in.SessionPolicies = append(in.SessionPolicies, sp)
 		}
 	default:
 		return policy.Result{Decision: policy.ImplicitlyDenied}, nil

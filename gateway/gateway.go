@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,12 +88,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := awsapi.NewRequestID()
 	now := g.cfg.Now()
 	ns := awsapi.NamespaceSTS
-	service, _, signed := awsapi.ParseScope(r)
+	service, _, scoped := awsapi.ParseScope(r)
 	svc := g.cfg.Services[service]
-	if signed && svc == nil {
-		awsapi.WriteQueryError(w, ns, reqID, awsapi.NewError("UnrecognizedClientException", http.StatusBadRequest, "The service "+service+" is not served by keyless"))
-		return
-	}
 	if svc != nil {
 		ns = svc.Namespace()
 	}
@@ -102,48 +99,77 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := &Call{RequestID: reqID, Action: q.Action, Query: q, SourceIP: g.sourceIP(r), Time: now, Secure: r.TLS != nil}
-	if !signed {
-		// Unsigned: only actions a service declares unsigned (AssumeRoleWithWebIdentity).
-		svc = nil
-		for _, s := range g.cfg.Services {
-			if s.Unsigned(q.Action) {
-				svc = s
-				break
-			}
-		}
-		if svc == nil {
-			awsapi.WriteQueryError(w, ns, reqID, awsapi.MissingAuthenticationToken())
-			return
-		}
-		ns = svc.Namespace()
-	} else {
-		sig, err := g.cfg.Verifier.Verify(r.Context(), r, q.Body)
-		if err != nil {
-			g.cfg.Logger.Info("signature rejected", "request_id", reqID, "service", service, "action", q.Action, "code", awsapi.AsError(err).Code, "source_ip", call.SourceIP)
-			awsapi.WriteQueryError(w, ns, reqID, err)
-			return
-		}
-		p, _ := sig.Principal.(*authn.Principal)
-		call.Sig, call.Caller = sig, p
-		if g.cfg.Authenticator != nil {
-			if err := g.cfg.Authenticator.RecordUse(r.Context(), p, service, sig.Region); err != nil {
-				g.cfg.Logger.Warn("record access key use", "err", err)
-			}
+
+	// The unsigned actions (AssumeRoleWithWebIdentity) are served anonymously whatever
+	// the request carries: AWS ignores an Authorization header on them.
+	if unsigned := g.unsignedService(q.Action); unsigned != nil {
+		g.serve(w, r, unsigned, call)
+		return
+	}
+	if !scoped && r.Header.Get("Authorization") == "" && !r.URL.Query().Has("X-Amz-Algorithm") {
+		awsapi.WriteQueryError(w, ns, reqID, awsapi.MissingAuthenticationToken())
+		return
+	}
+	// Verify before anything else is revealed: a malformed signature gets
+	// IncompleteSignature, a wrong one SignatureDoesNotMatch.
+	sig, err := g.cfg.Verifier.Verify(r.Context(), r, q.Body)
+	if err == nil {
+		// The Authorization header is not signed: route only by the verified scope.
+		err = sig.RequireService(service)
+	}
+	if err != nil {
+		g.cfg.Logger.Info("signature rejected", "request_id", reqID, "service", service, "action", q.Action, "code", awsapi.AsError(err).Code, "source_ip", call.SourceIP)
+		awsapi.WriteQueryError(w, ns, reqID, err)
+		return
+	}
+	if svc == nil {
+		awsapi.WriteQueryError(w, ns, reqID, awsapi.NewError("UnrecognizedClientException", http.StatusBadRequest, "The service "+sig.Service+" is not served by keyless"))
+		return
+	}
+	p, _ := sig.Principal.(*authn.Principal)
+	call.Sig, call.Caller = sig, p
+	if g.cfg.Authenticator != nil {
+		if err := g.cfg.Authenticator.RecordUse(r.Context(), p, sig.Service, sig.Region); err != nil {
+			g.cfg.Logger.Warn("record access key use", "err", err)
 		}
 	}
-	if q.Action == "" {
-		awsapi.WriteQueryError(w, ns, reqID, awsapi.MissingAction())
+	g.serve(w, r, svc, call)
+}
+
+// unsignedService is the service that serves action without a signature, if any.
+// Services are consulted in name order so the answer does not depend on map order.
+func (g *Gateway) unsignedService(action string) QueryService {
+	if action == "" {
+		return nil
+	}
+	names := make([]string, 0, len(g.cfg.Services))
+	for name := range g.cfg.Services {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if s := g.cfg.Services[name]; s.Unsigned(action) {
+			return s
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, svc QueryService, call *Call) {
+	ns := svc.Namespace()
+	if call.Action == "" {
+		awsapi.WriteQueryError(w, ns, call.RequestID, awsapi.MissingAction())
 		return
 	}
 	result, err := svc.Serve(r.Context(), call)
 	if err != nil {
 		if awsapi.AsError(err).Code == "InternalFailure" {
-			g.cfg.Logger.Error("internal failure", "request_id", reqID, "action", q.Action, "err", err)
+			g.cfg.Logger.Error("internal failure", "request_id", call.RequestID, "action", call.Action, "err", err)
 		}
-		awsapi.WriteQueryError(w, ns, reqID, err)
+		awsapi.WriteQueryError(w, ns, call.RequestID, err)
 		return
 	}
-	awsapi.WriteQueryResult(w, ns, q.Action, reqID, result)
+	awsapi.WriteQueryResult(w, ns, call.Action, call.RequestID, result)
 }
 
 // sourceIP is the TCP peer, or the right-most untrusted X-Forwarded-For address when
