@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/keyless-dev/keyless/store"
 )
 
 // ClaimsSupported is the discovery document's claims_supported, as Bitbucket publishes it.
@@ -59,7 +57,7 @@ func (h *Handler) knownWorkspace(r *http.Request, slug string) bool {
 func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 	slug := r.PathValue("workspace")
 	if !h.knownWorkspace(r, slug) {
-		writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
+		h.writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
 		return
 	}
 	iss := h.is.IssuerURL(slug)
@@ -89,7 +87,7 @@ func (h *Handler) JWKSMaxAge() time.Duration {
 func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 	slug := r.PathValue("workspace")
 	if !h.knownWorkspace(r, slug) {
-		writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
+		h.writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -102,27 +100,27 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request) {
 	cred, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	run, err := h.runners.Authenticate(r.Context(), cred)
 	if err != nil {
-		writeError(w, err)
+		h.writeError(w, err)
 		return
 	}
 	var req MintRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxMintBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: " + err.Error()})
+		h.writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: " + err.Error()})
 		return
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: trailing data after the JSON object"})
+		h.writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: trailing data after the JSON object"})
 		return
 	}
 	if !allows(run, req.Workspace) {
-		writeError(w, &Error{Code: CodeForbidden, Message: fmt.Sprintf("runner %q may not mint tokens for workspace %q", run.Name, req.Workspace)})
+		h.writeError(w, &Error{Code: CodeForbidden, Message: fmt.Sprintf("runner %q may not mint tokens for workspace %q", run.Name, req.Workspace)})
 		return
 	}
 	tok, err := h.is.Mint(r.Context(), req)
 	if err != nil {
-		writeError(w, err)
+		h.writeError(w, err)
 		return
 	}
 	h.log.Debug("token minted", "runner", run.Name, "sub", tok.Claims.Subject, "kid", tok.KeyID, "jti", tok.Claims.JWTID)
@@ -147,13 +145,11 @@ type ErrorBody struct {
 	} `json:"error"`
 }
 
-func writeError(w http.ResponseWriter, err error) {
+func (h *Handler) writeError(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
+		h.log.Error("issuer: internal error", "err", err)
 		e = &Error{Code: "InternalError", Message: "internal error"}
-		if errors.Is(err, store.ErrNotFound) {
-			e = &Error{Code: CodeNotFound, Message: err.Error()}
-		}
 	}
 	var body ErrorBody
 	body.Error.Code, body.Error.Field, body.Error.Message = e.Code, e.Field, e.Message
