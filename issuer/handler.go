@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// ClaimsSupported is the discovery document's claims_supported, as Bitbucket publishes it.
+// claimsSupported is the discovery document's claims_supported, as Bitbucket publishes it.
 var claimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "branchName", "compliant", "deploymentEnvironmentUuid", "pipelineUuid", "repositoryUuid", "stepUuid", "workspaceUuid"}
 
 // MintPath is the mint API's path.
