@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -95,8 +96,8 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	}
 	// journal_mode is persistent; set it only once the schema is known to be ours, so
 	// that a database from a newer keyless is not modified.
-	var mode string
-	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+	mode, err := enableWAL(ctx, w)
+	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("store: open sqlite %q: set WAL mode: %w", path, err)
 	}
@@ -118,4 +119,30 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
 	return sqlstore.New(r, w, sqliteDialect), nil
+}
+
+// enableWAL switches the database to WAL mode. The switch needs an exclusive lock and
+// SQLite answers SQLITE_BUSY at once, without its busy handler, while another
+// connection holds the file (several processes opening a new database together), so
+// it is retried for up to the busy timeout. A database already in WAL mode is left be.
+func enableWAL(ctx context.Context, db *sql.DB) (string, error) {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err == nil && strings.EqualFold(mode, "wal") {
+		return mode, nil
+	}
+	deadline := time.Now().Add(busyTimeoutMillis * time.Millisecond)
+	wait := time.Millisecond
+	for {
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return mode, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
