@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +61,7 @@ func ReadBody(r *http.Request, maxBody int64) ([]byte, error) {
 	if limit < math.MaxInt64 {
 		limit++ // read one byte more to detect an oversized body
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit))
+	body, err := readAll(io.LimitReader(r.Body, limit), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -72,6 +73,36 @@ func ReadBody(r *http.Request, maxBody int64) ([]byte, error) {
 		return nil, RequestEntityTooLarge(maxBody)
 	}
 	return body, nil
+}
+
+// maxPrealloc caps the buffer readAll allocates on the strength of a declared
+// Content-Length alone, so that a client cannot make the server reserve
+// MaxBody bytes without sending them.
+const maxPrealloc = 32 << 10
+
+// readAll is io.ReadAll with the buffer sized from the declared length
+// (ContentLength, already checked against the limit; at most maxPrealloc), so
+// that a body of known size is read without regrowing; one spare byte lets
+// the reader report EOF (or the extra byte of an oversized body) without a
+// copy.
+func readAll(r io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, min(declared+1, maxPrealloc))
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow: the body is longer than declared
+		}
+	}
 }
 
 // ParseQueryRequest decodes a Query-protocol request: a POST whose body is
@@ -94,9 +125,9 @@ func ParseQueryRequest(r *http.Request, maxBody int64) (QueryRequest, error) {
 		return q, err
 	}
 	q.Body = body
-	q.Values = url.Values{}
+	q.Values = make(url.Values, countPairs(body, r.URL.RawQuery))
 	if r.Method == http.MethodPost {
-		if ct := r.Header.Get("Content-Type"); ct != "" {
+		if ct := r.Header.Get("Content-Type"); ct != "" && !isFormType(ct) {
 			mt, params, err := mime.ParseMediaType(ct)
 			if err != nil || mt != "application/x-www-form-urlencoded" {
 				return q, unsupportedMediaType(ct)
@@ -117,6 +148,41 @@ func ParseQueryRequest(r *http.Request, maxBody int64) (QueryRequest, error) {
 	q.Action = q.Values.Get("Action")
 	q.Version = q.Values.Get("Version")
 	return q, nil
+}
+
+// countPairs estimates the number of parameters, to size the map once.
+func countPairs(body []byte, query string) int {
+	n := bytes.Count(body, []byte{'&'}) + strings.Count(query, "&") + 2
+	return min(n, 64)
+}
+
+// isFormType reports whether ct is one of the two usual spellings of the form
+// content type (any ASCII case), which mime.ParseMediaType would accept; other
+// values go through the full parse.
+func isFormType(ct string) bool {
+	const form, withCharset = "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8"
+	return asciiEqualFold(ct, withCharset) || asciiEqualFold(ct, form)
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII only: unlike EqualFold it does
+// not equate non-ASCII letters such as U+017F (ſ) with ASCII ones.
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 func unsupportedMediaType(ct string) *Error {

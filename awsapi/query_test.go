@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -40,6 +41,51 @@ func TestParseQueryRequestPOST(t *testing.T) {
 		}
 		if q.Get("Url") != "https://api.bitbucket.org/2.0/workspaces/w/pipelines-config/identity/oidc" || q.Get("Note") != "a b c" || !q.Has("ThumbprintList") {
 			t.Fatalf("values %v", q.Values)
+		}
+	}
+}
+
+// TestParseQueryRequestContentTypes checks the fast check of the usual form
+// content types against the full parse: ASCII case is ignored, look-alike
+// non-ASCII letters are not.
+func TestParseQueryRequestContentTypes(t *testing.T) {
+	for ct, ok := range map[string]bool{
+		"APPLICATION/X-WWW-FORM-URLENCODED; CHARSET=UTF-8": true,
+		"Application/x-www-form-urlencoded":                true,
+		"application/x-www-form-urlencoded;charset=utf-8":  true,
+		"application/x-www-form-urlencoded; charſet=utf-8": false,
+		"application/x-www-form-urlencoded; charset=utf-9": false,
+		"application/x-www-form-urlencoded ":               true,
+		"application/x-www-form-urlencodedx":               false,
+	} {
+		_, err := ParseQueryRequest(postForm("Action=A", ct), 1024)
+		if ok != (err == nil) {
+			t.Errorf("%q: %v", ct, err)
+		}
+		if !isFormType(ct) {
+			continue
+		}
+		if mt, params, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" || len(params) > 1 {
+			t.Errorf("%q passes the fast check but parses as %q %v %v", ct, mt, params, err)
+		}
+	}
+}
+
+// TestReadBodyDeclaredLength checks bodies whose Content-Length is wrong
+// (possible for requests built in-process) and limits around it.
+func TestReadBodyDeclaredLength(t *testing.T) {
+	body := strings.Repeat("a", 3000)
+	for _, declared := range []int64{-1, 0, 1, 2999, 3000, 3001, 100000} {
+		for _, limit := range []int64{2999, 3000, 200000} {
+			r := postForm(body, "")
+			r.ContentLength = declared
+			got, err := ReadBody(r, limit)
+			switch {
+			case declared > limit || limit < 3000:
+				wantCode(t, err, "RequestEntityTooLarge", 413)
+			case err != nil || string(got) != body:
+				t.Fatalf("declared %d limit %d: %d bytes, %v", declared, limit, len(got), err)
+			}
 		}
 	}
 }

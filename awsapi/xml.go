@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"sync"
+	"unicode/utf8"
 )
 
 // Query-protocol XML namespaces.
@@ -19,9 +21,15 @@ const (
 	NamespaceS3 = "http://s3.amazonaws.com/doc/2006-03-01/"
 )
 
-// responseMetadata is the trailer of every Query-protocol reply.
-type responseMetadata struct {
-	RequestID string `xml:"RequestId"`
+// QueryXMLMarshaler is implemented by results that write their own XML, a
+// fast path for hot actions that avoids encoding/xml's reflection.
+// MarshalQueryXML must append exactly what encoding/xml would write for the
+// value inside its Result element (the content, without the Result tags), and
+// a test should check that it does, for example with MarshalXMLContent. The
+// helpers WriteXMLText, WriteXMLElement and WriteXMLIntElement escape and
+// format as encoding/xml does.
+type QueryXMLMarshaler interface {
+	MarshalQueryXML(buf *bytes.Buffer)
 }
 
 // WriteQueryResult writes a successful Query-protocol reply:
@@ -33,48 +41,201 @@ type responseMetadata struct {
 //
 // with Content-Type text/xml and the x-amzn-RequestId header. result is
 // marshalled with encoding/xml as the content of the Result element (it
-// should not carry an XMLName field); a nil result (or nil pointer) omits the
-// Result element, as AWS does for actions without output such as DeleteRole.
-// If result cannot be marshalled, or action is not an operation name
-// (letters and digits), an InternalFailure error is written instead.
+// should not carry an XMLName field), unless it implements QueryXMLMarshaler;
+// a nil result (or nil pointer) omits the Result element, as AWS does for
+// actions without output such as DeleteRole. If result cannot be marshalled,
+// or action is not an operation name (letters and digits), an InternalFailure
+// error is written instead.
 func WriteQueryResult(w http.ResponseWriter, namespace, action, requestID string, result any) {
-	body, err := encodeQueryResult(namespace, action, requestID, result)
-	if err != nil {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := encodeQueryResult(b, namespace, action, requestID, result); err != nil {
 		WriteQueryError(w, namespace, requestID, err)
 		return
 	}
-	writeXML(w, "text/xml", "x-amzn-RequestId", requestID, http.StatusOK, body)
+	writeXML(w, "text/xml", "x-amzn-RequestId", requestID, http.StatusOK, b.buf.Bytes())
 }
 
-func encodeQueryResult(namespace, action, requestID string, result any) ([]byte, error) {
+// xmlBuffer is a reusable output buffer with an encoding/xml Encoder writing
+// into it (created on first use: xml.NewEncoder allocates a 4 KiB bufio
+// buffer, which would otherwise be paid on every reply).
+type xmlBuffer struct {
+	buf bytes.Buffer
+	enc *xml.Encoder
+	bad bool // enc failed mid-element: do not reuse it
+}
+
+// maxPooledBuffer is the largest buffer returned to the pool; bigger ones
+// (large list replies) are left to the garbage collector.
+const maxPooledBuffer = 64 << 10
+
+var bufferPool = sync.Pool{New: func() any { return new(xmlBuffer) }}
+
+func getBuffer() *xmlBuffer { return bufferPool.Get().(*xmlBuffer) }
+
+func putBuffer(b *xmlBuffer) {
+	if b.bad || b.buf.Cap() > maxPooledBuffer {
+		return
+	}
+	b.buf.Reset()
+	bufferPool.Put(b)
+}
+
+// encodeElement writes v as the element start with encoding/xml.
+func (b *xmlBuffer) encodeElement(v any, start xml.StartElement) error {
+	if b.enc == nil {
+		b.enc = xml.NewEncoder(&b.buf)
+	}
+	err := b.enc.EncodeElement(v, start)
+	if err == nil {
+		err = b.enc.Flush()
+	}
+	if err != nil {
+		b.bad = true
+	}
+	return err
+}
+
+func encodeQueryResult(b *xmlBuffer, namespace, action, requestID string, result any) error {
 	if !isActionName(action) {
-		return nil, fmt.Errorf("awsapi: encode response: invalid action name %q", action)
+		return fmt.Errorf("awsapi: encode response: invalid action name %q", action)
 	}
-	var buf bytes.Buffer
-	enc := xml.NewEncoder(&buf)
-	root := xml.StartElement{
-		Name: xml.Name{Local: action + "Response"},
-		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: namespace}},
-	}
-	if err := enc.EncodeToken(root); err != nil {
-		return nil, fmt.Errorf("awsapi: encode %s response: %w", action, err)
-	}
+	buf := &b.buf
+	buf.WriteByte('<')
+	buf.WriteString(action)
+	buf.WriteString(`Response xmlns="`)
+	WriteXMLText(buf, namespace)
+	buf.WriteString(`">`)
 	if !isNil(result) {
-		start := xml.StartElement{Name: xml.Name{Local: action + "Result"}}
-		if err := enc.EncodeElement(result, start); err != nil {
-			return nil, fmt.Errorf("awsapi: encode %s result: %w", action, err)
+		if m, ok := result.(QueryXMLMarshaler); ok {
+			buf.WriteByte('<')
+			buf.WriteString(action)
+			buf.WriteString("Result>")
+			m.MarshalQueryXML(buf)
+			buf.WriteString("</")
+			buf.WriteString(action)
+			buf.WriteString("Result>")
+		} else if err := b.encodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+			return fmt.Errorf("awsapi: encode %s result: %w", action, err)
 		}
 	}
-	if err := enc.EncodeElement(responseMetadata{RequestID: requestID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}}); err != nil {
-		return nil, fmt.Errorf("awsapi: encode %s metadata: %w", action, err)
-	}
-	if err := enc.EncodeToken(root.End()); err != nil {
-		return nil, fmt.Errorf("awsapi: encode %s response: %w", action, err)
+	buf.WriteString("<ResponseMetadata>")
+	WriteXMLElement(buf, "RequestId", requestID)
+	buf.WriteString("</ResponseMetadata></")
+	buf.WriteString(action)
+	buf.WriteString("Response>")
+	return nil
+}
+
+// MarshalXMLContent returns what encoding/xml writes for v inside an element:
+// the reference that a QueryXMLMarshaler's output must equal.
+func MarshalXMLContent(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := xml.NewEncoder(&buf)
+	if err := enc.EncodeElement(v, xml.StartElement{Name: xml.Name{Local: "x"}}); err != nil {
+		return nil, err
 	}
 	if err := enc.Flush(); err != nil {
-		return nil, fmt.Errorf("awsapi: encode %s response: %w", action, err)
+		return nil, err
 	}
-	return buf.Bytes(), nil
+	b := buf.Bytes()
+	if !bytes.HasPrefix(b, []byte("<x>")) || !bytes.HasSuffix(b, []byte("</x>")) {
+		return nil, fmt.Errorf("awsapi: unexpected encoding %q", b)
+	}
+	return b[len("<x>") : len(b)-len("</x>")], nil
+}
+
+// WriteXMLElement appends <name>text</name>, text escaped as encoding/xml
+// escapes character data. name must be a valid element name.
+func WriteXMLElement(buf *bytes.Buffer, name, text string) {
+	buf.WriteByte('<')
+	buf.WriteString(name)
+	buf.WriteByte('>')
+	WriteXMLText(buf, text)
+	buf.WriteString("</")
+	buf.WriteString(name)
+	buf.WriteByte('>')
+}
+
+// WriteXMLIntElement appends <name>n</name> as encoding/xml writes an int.
+func WriteXMLIntElement(buf *bytes.Buffer, name string, n int) {
+	buf.WriteByte('<')
+	buf.WriteString(name)
+	buf.WriteByte('>')
+	var num [20]byte
+	buf.Write(strconv.AppendInt(num[:0], int64(n), 10))
+	buf.WriteString("</")
+	buf.WriteString(name)
+	buf.WriteByte('>')
+}
+
+// WriteXMLText appends s escaped exactly as encoding/xml's Encoder escapes
+// text and attribute values: the five markup characters and tab, newline and
+// carriage return as character references, and invalid UTF-8 or characters
+// outside XML's range as U+FFFD.
+func WriteXMLText(buf *bytes.Buffer, s string) {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			if c >= 64 || xmlPlainLow&(1<<c) != 0 {
+				continue // no ASCII character from 64 up needs escaping
+			}
+			var esc string
+			switch c {
+			case '"':
+				esc = "&#34;"
+			case '\'':
+				esc = "&#39;"
+			case '&':
+				esc = "&amp;"
+			case '<':
+				esc = "&lt;"
+			case '>':
+				esc = "&gt;"
+			case '\t':
+				esc = "&#x9;"
+			case '\n':
+				esc = "&#xA;"
+			case '\r':
+				esc = "&#xD;"
+			default:
+				if c >= 0x20 {
+					continue
+				}
+				esc = "\uFFFD"
+			}
+			buf.WriteString(s[last : i-1])
+			buf.WriteString(esc)
+			last = i
+			continue
+		}
+		r, width := utf8.DecodeRuneInString(s[i:])
+		i += width
+		if isXMLChar(r) && !(r == utf8.RuneError && width == 1) {
+			continue
+		}
+		buf.WriteString(s[last : i-width])
+		buf.WriteString("\uFFFD")
+		last = i
+	}
+	buf.WriteString(s[last:])
+}
+
+// xmlPlainLow has bit c set for each ASCII character c below 64 that
+// WriteXMLText copies as is: space and the printable characters except
+// " & ' < >.
+const xmlPlainLow uint64 = 1<<' ' | 1<<'!' | 1<<'#' | 1<<'$' | 1<<'%' | 1<<'(' | 1<<')' | 1<<'*' | 1<<'+' | 1<<',' | 1<<'-' | 1<<'.' | 1<<'/' |
+	1<<'0' | 1<<'1' | 1<<'2' | 1<<'3' | 1<<'4' | 1<<'5' | 1<<'6' | 1<<'7' | 1<<'8' | 1<<'9' | 1<<':' | 1<<';' | 1<<'=' | 1<<'?'
+
+// isXMLChar reports whether r is in XML's Char production (as encoding/xml's
+// isInCharacterRange).
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
 }
 
 // isActionName reports whether action is a plausible operation name
@@ -104,20 +265,6 @@ func isNil(v any) bool {
 	return false
 }
 
-// queryErrorResponse is the Query-protocol error envelope.
-type queryErrorResponse struct {
-	XMLName   xml.Name `xml:"ErrorResponse"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Error     queryErrorDetail
-	RequestID string `xml:"RequestId"`
-}
-
-type queryErrorDetail struct {
-	Type    string
-	Code    string
-	Message string
-}
-
 // WriteQueryError writes a Query-protocol error reply:
 //
 //	<ErrorResponse xmlns="{namespace}">
@@ -134,14 +281,25 @@ func WriteQueryError(w http.ResponseWriter, namespace, requestID string, err err
 	if e.Sender {
 		typ = "Sender"
 	}
-	var buf bytes.Buffer
-	// Marshalling a struct of strings cannot fail.
-	_ = xml.NewEncoder(&buf).Encode(queryErrorResponse{
-		Xmlns:     namespace,
-		Error:     queryErrorDetail{Type: typ, Code: e.Code, Message: e.Message},
-		RequestID: requestID,
-	})
-	writeXML(w, "text/xml", "x-amzn-RequestId", requestID, statusOf(e), buf.Bytes())
+	b := getBuffer()
+	defer putBuffer(b)
+	encodeQueryError(&b.buf, namespace, requestID, typ, e.Code, e.Message)
+	writeXML(w, "text/xml", "x-amzn-RequestId", requestID, statusOf(e), b.buf.Bytes())
+}
+
+// encodeQueryError writes the Query-protocol error envelope, byte for byte
+// what encoding/xml wrote for it before (TestQueryErrorMatchesEncodingXML
+// compares them).
+func encodeQueryError(buf *bytes.Buffer, namespace, requestID, typ, code, message string) {
+	buf.WriteString(`<ErrorResponse xmlns="`)
+	WriteXMLText(buf, namespace)
+	buf.WriteString(`"><Error>`)
+	WriteXMLElement(buf, "Type", typ)
+	WriteXMLElement(buf, "Code", code)
+	WriteXMLElement(buf, "Message", message)
+	buf.WriteString("</Error>")
+	WriteXMLElement(buf, "RequestId", requestID)
+	buf.WriteString("</ErrorResponse>")
 }
 
 // restError is the REST-XML (S3) error body.
@@ -183,8 +341,10 @@ func statusOf(e *Error) int {
 
 func writeXML(w http.ResponseWriter, contentType, idHeader, requestID string, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// Canonical keys set directly: what Header.Set does, without
+	// canonicalizing constant names on every reply.
+	h["Content-Type"] = []string{contentType}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	if requestID != "" {
 		h.Set(idHeader, requestID)
 	}

@@ -33,21 +33,74 @@ type unverified struct {
 	signed  string // raw up to the last '.': the JWS signing input
 	sig     []byte // decoded signature
 	hdr     header
-	claims  map[string]any
-	iss     string
-	hasIss  bool
-	sub     string
-	azp     string
-	amr     []string
-	aud     []string
-	hasAud  bool
-	exp     int64
-	hasExp  bool
-	iat     int64
-	hasIat  bool
-	nbf     int64
-	hasNbf  bool
-	payload []byte
+	payload []byte // the claims JSON, checked to be one valid JSON object
+	// claims are the raw JSON values of the claims parse reads, indexed by
+	// claimIndex; nil when absent. A repeated name keeps its last value, as
+	// decoding into a map does.
+	claims [numClaims][]byte
+	iss    string
+	hasIss bool
+	sub    string
+	azp    string
+	amr    []string
+	aud    []string
+	hasAud bool
+	exp    int64
+	hasExp bool
+	iat    int64
+	hasIat bool
+	nbf    int64
+	hasNbf bool
+}
+
+// Indexes of the claims parse reads, in unverified.claims.
+const (
+	claimIss = iota
+	claimSub
+	claimAzp
+	claimAmr
+	claimAud
+	claimExp
+	claimIat
+	claimNbf
+	claimTags
+	claimSourceIdentity
+	numClaims
+)
+
+// ClaimTags and ClaimSourceIdentity name the claims AWS reads for session tags
+// and the source identity.
+const (
+	ClaimTags           = "https://aws.amazon.com/tags"
+	ClaimSourceIdentity = "https://aws.amazon.com/source_identity"
+)
+
+// claimIndex returns the index of a claim parse reads, or -1. name is the
+// claim's name, unescaped.
+func claimIndex[T string | []byte](name T) int {
+	switch string(name) {
+	case "iss":
+		return claimIss
+	case "sub":
+		return claimSub
+	case "azp":
+		return claimAzp
+	case "amr":
+		return claimAmr
+	case "aud":
+		return claimAud
+	case "exp":
+		return claimExp
+	case "iat":
+		return claimIat
+	case "nbf":
+		return claimNbf
+	case ClaimTags:
+		return claimTags
+	case ClaimSourceIdentity:
+		return claimSourceIdentity
+	}
+	return -1
 }
 
 // trimToken removes surrounding ASCII whitespace: token files are commonly
@@ -80,29 +133,83 @@ func splitCompact(raw string) (h, p, s string, err *Error) {
 	return h, p, s, nil
 }
 
-func decodePart(name, part string) ([]byte, *Error) {
-	b, err := b64.DecodeString(part)
+// decodeInto decodes the base64url part into the front of *buf and advances
+// *buf past it.
+func decodeInto(buf *[]byte, part string) ([]byte, bool) {
+	n, err := b64.Decode(*buf, []byte(part))
 	if err != nil {
-		return nil, malformed(name + " is not base64url without padding")
+		return nil, false
 	}
-	return b, nil
+	b := (*buf)[:n:n]
+	*buf = (*buf)[n:]
+	return b, true
+}
+
+// decodeHeader decodes the JOSE header as json.Unmarshal into header does
+// (names matched case-insensitively, the last of repeated names winning, null
+// leaving a string unset) and reports whether hb is a JSON object that
+// decodes. Headers whose member names are all plain and either exactly alg,
+// kid and crit or unrelated to them (the usual case) are read by the walker;
+// any other goes through encoding/json.
+func decodeHeader(hb []byte, h *header) bool {
+	if !isJSONObject(hb) {
+		return false
+	}
+	if h.walk(hb) {
+		return true
+	}
+	*h = header{}
+	return json.Unmarshal(hb, h) == nil
+}
+
+// walk is decodeHeader's fast path; false means "ask encoding/json".
+func (h *header) walk(hb []byte) bool {
+	for key, val := range members(hb) {
+		name := key[1 : len(key)-1]
+		if !plain(name) {
+			return false
+		}
+		var dst *string
+		switch string(name) {
+		case "alg":
+			dst = &h.Alg
+		case "kid":
+			dst = &h.Kid
+		case "crit":
+			h.Crit = json.RawMessage(val)
+			continue
+		default:
+			if bytes.EqualFold(name, []byte("alg")) || bytes.EqualFold(name, []byte("kid")) || bytes.EqualFold(name, []byte("crit")) {
+				return false // a case variant: encoding/json's matching rules apply
+			}
+			continue
+		}
+		switch val[0] {
+		case '"':
+			*dst = unquote(val)
+		case 'n': // null leaves the field as it was
+		default:
+			return false // a type error, reported by encoding/json
+		}
+	}
+	return true
 }
 
 // decodeObject decodes one JSON object, keeping numbers as json.Number, and
 // refuses trailing data.
 func decodeObject(b []byte, into any) error {
+	if !isJSONObject(b) {
+		return fmt.Errorf("not a single JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	if err := dec.Decode(into); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after JSON object")
-	}
-	if _, err := dec.Token(); err == nil {
-		return fmt.Errorf("trailing data after JSON object")
-	}
-	return nil
+	return dec.Decode(into)
+}
+
+// isJSONObject reports whether b is exactly one valid JSON object, with
+// optional surrounding whitespace.
+func isJSONObject(b []byte) bool {
+	return isObject(b) && json.Valid(b)
 }
 
 // parse splits and decodes raw and type-checks the registered claims. It does
@@ -117,24 +224,36 @@ func parse(raw string) (*unverified, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	sig, err := b64.DecodeString(ss)
-	if err != nil {
+	// One buffer for the three decoded parts; each part is capped so that
+	// nothing appended to one can overwrite the next.
+	buf := make([]byte, b64.DecodedLen(len(ss))+b64.DecodedLen(len(hs))+b64.DecodedLen(len(ps)))
+	sig, ok := decodeInto(&buf, ss)
+	if !ok {
 		return nil, malformed("signature is not base64url without padding")
 	}
-	hb, e := decodePart("header", hs)
-	if e != nil {
-		return nil, e
+	hb, ok := decodeInto(&buf, hs)
+	if !ok {
+		return nil, malformed("header is not base64url without padding")
 	}
-	pb, e := decodePart("payload", ps)
-	if e != nil {
-		return nil, e
+	pb, ok := decodeInto(&buf, ps)
+	if !ok {
+		return nil, malformed("payload is not base64url without padding")
 	}
 	u := &unverified{raw: raw, signed: raw[:len(hs)+1+len(ps)], sig: sig, payload: pb}
-	if err := json.Unmarshal(hb, &u.hdr); err != nil || !isObject(hb) {
+	if !decodeHeader(hb, &u.hdr) {
 		return nil, malformed("header is not a JSON object with string alg and kid")
 	}
-	if err := decodeObject(pb, &u.claims); err != nil || u.claims == nil {
+	if !isJSONObject(pb) {
 		return nil, malformed("claims are not a JSON object")
+	}
+	for key, val := range members(pb) {
+		name, ok := unquoteKey(key)
+		if !ok {
+			continue
+		}
+		if i := claimIndex(name); i >= 0 {
+			u.claims[i] = val
+		}
 	}
 	if e := u.extract(); e != nil {
 		return nil, e
@@ -148,64 +267,69 @@ func isObject(b []byte) bool {
 }
 
 func (u *unverified) extract() *Error {
-	c := u.claims
-	var ok bool
-	if v, present := c["iss"]; present && v != nil {
-		if u.iss, ok = v.(string); !ok {
-			return malformed("claim iss is not a string")
-		}
-		u.hasIss = true
-	}
-	if v, present := c["sub"]; present && v != nil {
-		if u.sub, ok = v.(string); !ok {
-			return malformed("claim sub is not a string")
-		}
-	}
-	if v, present := c["azp"]; present && v != nil {
-		if u.azp, ok = v.(string); !ok {
-			return malformed("claim azp is not a string")
-		}
-	}
+	c := &u.claims
 	var e *Error
-	if u.amr, _, e = stringOrList(c, "amr"); e != nil {
+	if u.iss, u.hasIss, e = stringClaim(c[claimIss], "iss"); e != nil {
 		return e
 	}
-	if u.aud, u.hasAud, e = stringOrList(c, "aud"); e != nil {
+	if u.sub, _, e = stringClaim(c[claimSub], "sub"); e != nil {
 		return e
 	}
-	if u.exp, u.hasExp, e = intClaim(c, "exp"); e != nil {
+	if u.azp, _, e = stringClaim(c[claimAzp], "azp"); e != nil {
 		return e
 	}
-	if u.iat, u.hasIat, e = intClaim(c, "iat"); e != nil {
+	if u.amr, _, e = stringOrList(c[claimAmr], "amr"); e != nil {
 		return e
 	}
-	if u.nbf, u.hasNbf, e = intClaim(c, "nbf"); e != nil {
+	if u.aud, u.hasAud, e = stringOrList(c[claimAud], "aud"); e != nil {
+		return e
+	}
+	if u.exp, u.hasExp, e = intClaim(c[claimExp], "exp"); e != nil {
+		return e
+	}
+	if u.iat, u.hasIat, e = intClaim(c[claimIat], "iat"); e != nil {
+		return e
+	}
+	if u.nbf, u.hasNbf, e = intClaim(c[claimNbf], "nbf"); e != nil {
 		return e
 	}
 	return nil
 }
 
+// isNull reports whether v, a raw JSON value, is absent (nil) or null.
+func isNull(v []byte) bool { return v == nil || string(v) == "null" }
+
+// stringClaim reads a claim that must be a string. present is false when the
+// claim is absent or null.
+func stringClaim(v []byte, name string) (s string, present bool, e *Error) {
+	if isNull(v) {
+		return "", false, nil
+	}
+	if v[0] != '"' {
+		return "", false, malformed("claim " + name + " is not a string")
+	}
+	return unquote(v), true, nil
+}
+
 // stringOrList reads a claim that may be a string or an array of strings.
 // present is false when the claim is absent, null or an empty array.
-func stringOrList(c map[string]any, name string) (vals []string, present bool, e *Error) {
-	v, ok := c[name]
-	if !ok || v == nil {
+func stringOrList(v []byte, name string) (vals []string, present bool, e *Error) {
+	if isNull(v) {
 		return nil, false, nil
 	}
-	switch v := v.(type) {
-	case string:
-		return []string{v}, true, nil
-	case []any:
-		if len(v) == 0 {
-			return nil, false, nil
-		}
-		out := make([]string, len(v))
-		for i, x := range v {
-			s, ok := x.(string)
-			if !ok {
+	switch v[0] {
+	case '"':
+		return []string{unquote(v)}, true, nil
+	case '[':
+		var out []string
+		for x := range elements(v) {
+			if x[0] != '"' {
 				return nil, false, malformed("claim " + name + " holds a non-string value")
 			}
-			out[i] = s
+			out = append(out, unquote(x))
+		}
+		if len(out) == 0 {
+			return nil, false, nil
 		}
 		return out, true, nil
 	}
@@ -214,16 +338,14 @@ func stringOrList(c map[string]any, name string) (vals []string, present bool, e
 
 // intClaim reads a NumericDate that must be a JSON integer (no fraction, no
 // exponent) fitting in int64.
-func intClaim(c map[string]any, name string) (int64, bool, *Error) {
-	v, ok := c[name]
-	if !ok || v == nil {
+func intClaim(v []byte, name string) (int64, bool, *Error) {
+	if isNull(v) {
 		return 0, false, nil
 	}
-	n, ok := v.(json.Number)
-	if !ok {
+	if c := v[0]; c != '-' && (c < '0' || c > '9') {
 		return 0, false, malformed("claim " + name + " is not a number")
 	}
-	i, err := strconv.ParseInt(string(n), 10, 64)
+	i, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {
 		return 0, false, malformed("claim " + name + " is not an integer")
 	}
@@ -246,7 +368,10 @@ func ParseUnverified(raw string) (header map[string]any, claims map[string]any, 
 	if err := decodeObject(hb, &header); err != nil || header == nil {
 		return nil, nil, malformed("header is not a JSON object")
 	}
-	return header, u.claims, nil
+	if err := decodeObject(u.payload, &claims); err != nil || claims == nil {
+		return nil, nil, malformed("claims are not a JSON object")
+	}
+	return header, claims, nil
 }
 
 func unixTime(sec int64, ok bool) time.Time {

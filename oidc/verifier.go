@@ -1,8 +1,10 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -174,14 +176,65 @@ type Token struct {
 	Expiry, IssuedAt time.Time
 	// KeyID and Algorithm are the kid and alg of the header.
 	KeyID, Algorithm string
-	// Claims are all claims as decoded JSON; numbers are json.Number. Use it
-	// for "https://aws.amazon.com/tags" and
-	// "https://aws.amazon.com/source_identity".
-	Claims map[string]any
 	// AZP is the azp claim ("" if absent).
 	AZP string
 	// AMR is the amr claim (a single string is returned as one element).
 	AMR []string
+
+	// payload is the claims JSON; known holds the raw values of the claims
+	// parse reads (see claimIndex). They back RawClaim, Claim and Claims.
+	payload []byte
+	known   *[numClaims][]byte
+}
+
+// RawClaim returns the JSON text of the claim named name exactly as the token
+// carries it (the last occurrence if the name is repeated) and whether the
+// token has the claim; a claim whose value is null is present. The slice
+// aliases the token's claims: do not modify it.
+func (t *Token) RawClaim(name string) (json.RawMessage, bool) {
+	if t.known != nil {
+		if i := claimIndex(name); i >= 0 {
+			v := t.known[i]
+			return v, v != nil
+		}
+	}
+	var last []byte
+	for key, val := range members(t.payload) {
+		if k, ok := unquoteKey(key); ok && string(k) == name {
+			last = val
+		}
+	}
+	return last, last != nil
+}
+
+// Claim returns the claim named name decoded as Claims decodes it (objects as
+// map[string]any, arrays as []any, numbers as json.Number, null as nil) and
+// whether the token has it. Use it for ClaimTags and ClaimSourceIdentity.
+func (t *Token) Claim(name string) (any, bool) {
+	raw, ok := t.RawClaim(name)
+	if !ok {
+		return nil, false
+	}
+	if raw[0] == '"' {
+		return unquote(raw), true
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, false // cannot happen: Verify checked the JSON
+	}
+	return v, true
+}
+
+// Claims decodes all claims into a new map; numbers are json.Number. It is
+// not cached: callers that need one or two claims should use Claim.
+func (t *Token) Claims() map[string]any {
+	var m map[string]any
+	if err := decodeObject(t.payload, &m); err != nil {
+		return nil // cannot happen: Verify checked the JSON
+	}
+	return m
 }
 
 // Verify checks raw as STS AssumeRoleWithWebIdentity does, in AWS's order:
@@ -320,7 +373,8 @@ func (v *Verifier) checkClaims(u *unverified, p Provider) (*Token, *Error) {
 		IssuedAt:  unixTime(u.iat, u.hasIat),
 		KeyID:     u.hdr.Kid,
 		Algorithm: u.hdr.Alg,
-		Claims:    u.claims,
+		payload:   u.payload,
+		known:     &u.claims,
 		AZP:       u.azp,
 		AMR:       u.amr,
 	}, nil

@@ -42,8 +42,8 @@ func TestVerifyTable(t *testing.T) {
 				if tok.Expiry.Unix() != h.clock.Now().Unix()+3600 || tok.IssuedAt.Unix() != h.clock.Now().Unix() {
 					t.Fatalf("times %v %v", tok.Expiry, tok.IssuedAt)
 				}
-				if _, ok := tok.Claims["https://aws.amazon.com/tags"].(map[string]any); !ok {
-					t.Fatalf("tags claim missing: %v", tok.Claims)
+				if _, ok := tok.Claims()["https://aws.amazon.com/tags"].(map[string]any); !ok {
+					t.Fatalf("tags claim missing: %v", tok.Claims())
 				}
 			},
 		},

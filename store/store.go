@@ -104,6 +104,12 @@ type Store interface {
 	// Audit events, append-only. ListAuditEvents returns the newest first, at most limit
 	// (0 means no limit), only those at or after since.
 	AppendAuditEvent(ctx context.Context, e AuditEvent) error
+	// AppendAuditEvents appends events atomically, in one transaction, in slice
+	// order (so among events with the same Time the later in the slice lists
+	// first). If any event cannot be appended (a duplicate ID, within the batch or
+	// with a stored event, gives ErrAlreadyExists) none is. An empty slice is a
+	// no-op.
+	AppendAuditEvents(ctx context.Context, events []AuditEvent) error
 	ListAuditEvents(ctx context.Context, since time.Time, limit int) ([]AuditEvent, error)
 
 	// SchemaVersion is the migration version the database is at.

@@ -82,13 +82,20 @@ func echo(s string) string {
 	return s
 }
 
-// javaLen is the length AWS counts: UTF-16 code units.
+// javaLen is the length AWS counts: UTF-16 code units. ASCII text (tokens,
+// ARNs) is counted bytewise; from the first other byte on, rune by rune
+// (an invalid byte counts as one U+FFFD).
 func javaLen(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			n := i
+			for _, r := range s[i:] {
+				n += utf16.RuneLen(r)
+			}
+			return n
+		}
 	}
-	return n
+	return len(s)
 }
 
 // str checks one string member: required, pattern (nil for none), length.

@@ -20,8 +20,9 @@ import (
 // objects have no order, so the tags are returned sorted by key. A claim
 // that breaks a rule is refused with InvalidIdentityToken (the message is
 // ours).
-func tokenTags(claims map[string]any) ([]session.Tag, []string, error) {
-	raw, ok := claims[claimTags]
+//
+// raw and ok are the claim as oidc.Token.Claim returns it.
+func tokenTags(raw any, ok bool) ([]session.Tag, []string, error) {
 	if !ok || raw == nil {
 		return nil, nil, nil
 	}
@@ -112,9 +113,8 @@ func hasTagKey(tags []session.Tag, k string) bool {
 
 // tokenSourceIdentity reads the source-identity claim: a string of 2–64
 // characters of [\w+=,.@-]. Violations are InvalidIdentityToken (message
-// ours).
-func tokenSourceIdentity(claims map[string]any) (string, error) {
-	raw, ok := claims[claimSourceIdentity]
+// ours). raw and ok are the claim as oidc.Token.Claim returns it.
+func tokenSourceIdentity(raw any, ok bool) (string, error) {
 	if !ok || raw == nil {
 		return "", nil
 	}

@@ -1,10 +1,12 @@
 package sts
 
 import (
+	"bytes"
 	"net/netip"
 	"time"
 
 	"github.com/keyless-dev/keyless/authn"
+	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/session"
 )
 
@@ -122,6 +124,55 @@ type AssumeRoleResult struct {
 	SourceIdentity          string `xml:",omitempty"`
 	SessionTokenSize        int
 	SessionTokenUtilization int
+}
+
+// MarshalQueryXML writes the result as encoding/xml would, without
+// reflection (awsapi.QueryXMLMarshaler); TestResultXMLFastPath compares them.
+func (r *WebIdentityResult) MarshalQueryXML(buf *bytes.Buffer) {
+	r.Credentials.marshalQueryXML(buf)
+	awsapi.WriteXMLElement(buf, "SubjectFromWebIdentityToken", r.SubjectFromWebIdentityToken)
+	r.AssumedRoleUser.marshalQueryXML(buf)
+	if r.PackedPolicySize != nil {
+		awsapi.WriteXMLIntElement(buf, "PackedPolicySize", *r.PackedPolicySize)
+	}
+	awsapi.WriteXMLElement(buf, "Provider", r.Provider)
+	awsapi.WriteXMLElement(buf, "Audience", r.Audience)
+	if r.SourceIdentity != "" {
+		awsapi.WriteXMLElement(buf, "SourceIdentity", r.SourceIdentity)
+	}
+	awsapi.WriteXMLIntElement(buf, "SessionTokenSize", r.SessionTokenSize)
+	awsapi.WriteXMLIntElement(buf, "SessionTokenUtilization", r.SessionTokenUtilization)
+}
+
+// MarshalQueryXML writes the result as encoding/xml would, without
+// reflection (awsapi.QueryXMLMarshaler); TestResultXMLFastPath compares them.
+func (r *AssumeRoleResult) MarshalQueryXML(buf *bytes.Buffer) {
+	r.Credentials.marshalQueryXML(buf)
+	r.AssumedRoleUser.marshalQueryXML(buf)
+	if r.PackedPolicySize != nil {
+		awsapi.WriteXMLIntElement(buf, "PackedPolicySize", *r.PackedPolicySize)
+	}
+	if r.SourceIdentity != "" {
+		awsapi.WriteXMLElement(buf, "SourceIdentity", r.SourceIdentity)
+	}
+	awsapi.WriteXMLIntElement(buf, "SessionTokenSize", r.SessionTokenSize)
+	awsapi.WriteXMLIntElement(buf, "SessionTokenUtilization", r.SessionTokenUtilization)
+}
+
+func (c *Credentials) marshalQueryXML(buf *bytes.Buffer) {
+	buf.WriteString("<Credentials>")
+	awsapi.WriteXMLElement(buf, "AccessKeyId", c.AccessKeyID)
+	awsapi.WriteXMLElement(buf, "SecretAccessKey", c.SecretAccessKey)
+	awsapi.WriteXMLElement(buf, "SessionToken", c.SessionToken)
+	awsapi.WriteXMLElement(buf, "Expiration", c.Expiration)
+	buf.WriteString("</Credentials>")
+}
+
+func (u *AssumedRoleUser) marshalQueryXML(buf *bytes.Buffer) {
+	buf.WriteString("<AssumedRoleUser>")
+	awsapi.WriteXMLElement(buf, "AssumedRoleId", u.AssumedRoleID)
+	awsapi.WriteXMLElement(buf, "Arn", u.ARN)
+	buf.WriteString("</AssumedRoleUser>")
 }
 
 // CallerIdentity is the content of <GetCallerIdentityResult>.

@@ -81,11 +81,11 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 		ev.Decision, ev.Reason = audit.Denied, "the role's trust policy does not parse: "+err.Error()
 		return nil, notAuthorizedWebIdentity()
 	}
-	tags, transitive, err := tokenTags(tok.Claims)
+	tags, transitive, err := tokenTags(tok.Claim(claimTags))
 	if err != nil {
 		return nil, err
 	}
-	sourceID, err := tokenSourceIdentity(tok.Claims)
+	sourceID, err := tokenSourceIdentity(tok.Claim(claimSourceIdentity))
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 	prov := tok.Provider
 	c := baseContext(now, meta)
 	c.Set(prov.URL+":aud", tok.Audience)
-	if _, ok := tok.Claims["sub"]; ok {
+	if _, ok := tok.RawClaim("sub"); ok {
 		c.Set(prov.URL+":sub", tok.Subject)
 	}
 	if tok.AZP != "" {

@@ -12,7 +12,8 @@
 //   - Lists: workspaces and repositories by slug, environments by name, runners by
 //     name then ID, OIDC providers and policies by ARN, roles and users by lower-cased
 //     name, signing keys and access keys by creation time then ID. Audit events newest
-//     first, ties broken by append order (last appended first).
+//     first, ties broken by append order (last appended first); a batch
+//     (AppendAuditEvents) appends in slice order, atomically.
 //   - An Update callback's error is returned (wrapped) and nothing changes; the callback
 //     may change the key, which renames the record (store.ErrAlreadyExists if taken).
 //   - Deleting a user deletes its access keys; GetAccessKey reports the user's current
@@ -57,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UpdateCallbackErrorAborts", testUpdateCallbackErrorAborts},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"AuditEvents", testAuditEvents},
+		{"AuditEventBatches", testAuditEventBatches},
 		{"TimePrecision", testTimePrecision},
 	}
 	for _, tc := range tests {
@@ -924,6 +926,78 @@ func testAuditEvents(t *testing.T, s store.Store) {
 	checkList(t, "ListAuditEvents since and limit", events, err, e3, e4)
 	events, err = s.ListAuditEvents(ctx, at(time.Hour), 0)
 	checkList(t, "ListAuditEvents since future", events, err)
+}
+
+// testAuditEventBatches checks AppendAuditEvents: slice order among equal times,
+// batches larger than one statement, unique IDs and all-or-nothing failure.
+func testAuditEventBatches(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ev := func(id string, d time.Duration) store.AuditEvent {
+		return store.AuditEvent{ID: id, Time: at(d), RequestID: "req-" + id, Action: "sts:AssumeRoleWithWebIdentity",
+			Caller: "https://issuer sub", Role: "arn:aws:iam::000000000000:role/deploy", Decision: "Allowed",
+			Detail: []byte(`{"service":"sts","sourceIp":"127.0.0.1"}`)}
+	}
+	must(t, "AppendAuditEvents nil", s.AppendAuditEvents(ctx, nil))
+	must(t, "AppendAuditEvents empty", s.AppendAuditEvents(ctx, []store.AuditEvent{}))
+	events, err := s.ListAuditEvents(ctx, time.Time{}, 0)
+	checkList(t, "ListAuditEvents after empty batches", events, err)
+
+	single := ev("single", time.Minute)
+	must(t, "AppendAuditEvent single", s.AppendAuditEvent(ctx, single))
+	// 150 events (more than one multi-row statement in the SQL backends), all at
+	// the same time as single except the first, which is older, and one newer.
+	var batch []store.AuditEvent
+	for i := range 150 {
+		d := time.Minute
+		switch i {
+		case 0:
+			d = 0
+		case 77:
+			d = time.Hour
+		}
+		e := ev(fmt.Sprintf("b%03d", i), d)
+		if i%2 == 1 {
+			e.Detail, e.Decision = nil, "Denied"
+		}
+		batch = append(batch, e)
+	}
+	must(t, "AppendAuditEvents", s.AppendAuditEvents(ctx, batch))
+	// Newest first; ties: last appended first.
+	exp := []store.AuditEvent{batch[77]}
+	for i := len(batch) - 1; i >= 1; i-- {
+		if i != 77 {
+			exp = append(exp, batch[i])
+		}
+	}
+	exp = append(exp, single, batch[0])
+	events, err = s.ListAuditEvents(ctx, time.Time{}, 0)
+	checkList(t, "ListAuditEvents after batch", events, err, exp...)
+
+	// A later single append after a batch lists before it among equal times.
+	after := ev("after", time.Minute)
+	must(t, "AppendAuditEvent after batch", s.AppendAuditEvent(ctx, after))
+	events, err = s.ListAuditEvents(ctx, at(time.Minute), 2)
+	checkList(t, "ListAuditEvents newest two", events, err, batch[77], after)
+
+	// Atomic: a duplicate (of a stored event, or within the batch, even past the
+	// first statement) fails the whole batch and appends nothing.
+	before, err := s.ListAuditEvents(ctx, time.Time{}, 0)
+	must(t, "ListAuditEvents before failing batches", err)
+	var big []store.AuditEvent
+	for i := range 100 {
+		big = append(big, ev(fmt.Sprintf("new%03d", i), 2*time.Hour))
+	}
+	withStored := append(append([]store.AuditEvent{}, big...), ev("b042", 3*time.Hour))
+	wantErr(t, "AppendAuditEvents with a stored ID", s.AppendAuditEvents(ctx, withStored), store.ErrAlreadyExists)
+	withTwin := append(append([]store.AuditEvent{}, big...), ev("new003", 3*time.Hour))
+	wantErr(t, "AppendAuditEvents with a repeated ID", s.AppendAuditEvents(ctx, withTwin), store.ErrAlreadyExists)
+	events, err = s.ListAuditEvents(ctx, time.Time{}, 0)
+	checkList(t, "ListAuditEvents after failed batches", events, err, before...)
+
+	// The store is still usable, and the failed IDs are free.
+	must(t, "AppendAuditEvents after failures", s.AppendAuditEvents(ctx, big[:3]))
+	events, err = s.ListAuditEvents(ctx, at(2*time.Hour), 0)
+	checkList(t, "ListAuditEvents retried batch", events, err, big[2], big[1], big[0])
 }
 
 // testTimePrecision checks that times keep microseconds, come back in UTC, and that

@@ -535,6 +535,40 @@ func (s *Store) AppendAuditEvent(ctx context.Context, e store.AuditEvent) error 
 	return create(ctx, s, auditEvents, e, e.ID)
 }
 
+// AppendAuditEvents appends events in one transaction, in slice order (one
+// prepared single-row INSERT executed per event, so sequence numbers follow
+// the slice). Nothing is appended if any event fails (a duplicate ID gives an
+// error wrapping store.ErrAlreadyExists).
+func (s *Store) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	e := auditEvents
+	err := func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		q := "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) + ")"
+		stmt, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = stmt.Close() }()
+		for _, ev := range events {
+			if _, err := stmt.ExecContext(ctx, e.args(ev)...); err != nil {
+				return s.d.mapErr(err)
+			}
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		return fmt.Errorf("store: append %d audit events: %w", len(events), err)
+	}
+	return nil
+}
+
 // ListAuditEvents returns the events at or after since (all when since is zero),
 // newest first, at most limit of them (all when limit is 0 or less).
 func (s *Store) ListAuditEvents(ctx context.Context, since time.Time, limit int) ([]store.AuditEvent, error) {
