@@ -54,21 +54,10 @@ func (s *Service) AssumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 		ev.Caller = req.Caller.ARN
 	}
 	res, err := s.assumeRole(ctx, req, meta, now, &ev)
+	s.recordOutcome(&ev, err)
 	if err != nil {
-		e := awsapi.AsError(err)
-		ev.ErrorCode = e.Code
-		if ev.Reason == "" {
-			ev.Reason = e.Message
-		}
-		if e.Code == "InternalFailure" {
-			ev.Reason = "internal failure"
-			s.log.Error("sts: AssumeRole", "request_id", meta.RequestID, "err", err)
-		}
-		s.record(ev)
 		return nil, err
 	}
-	ev.Decision = audit.Allowed
-	s.record(ev)
 	return res, nil
 }
 
@@ -172,11 +161,7 @@ func (s *Service) assumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 	if err != nil {
 		return nil, err
 	}
-	region := meta.Region
-	if region == "" {
-		region = s.cfg.Region
-	}
-	s.touchRole(role.Name, region, now)
+	s.touchRole(role.Name, meta.Region, now)
 	return &AssumeRoleResult{
 		Credentials:             out.creds,
 		AssumedRoleUser:         out.user,

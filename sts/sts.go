@@ -162,6 +162,9 @@ func (s *Service) Close() {
 // touchRole records RoleLastUsed for role in the background, at most once per
 // lastUsedInterval per role.
 func (s *Service) touchRole(roleName, region string, now time.Time) {
+	if region == "" { // unsigned calls carry no credential scope
+		region = s.cfg.Region
+	}
 	s.lastMu.Lock()
 	if s.closed || now.Sub(s.lastUsed[roleName]) < lastUsedInterval {
 		s.lastMu.Unlock()

@@ -32,22 +32,33 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 		Role: req.RoleARN, SourceIP: addrString(meta), Decision: audit.Failed,
 	}
 	res, err := s.webIdentity(ctx, req, meta, now, &ev)
+	s.recordOutcome(&ev, err)
 	if err != nil {
-		e := awsapi.AsError(err)
-		ev.ErrorCode = e.Code
-		if ev.Reason == "" {
-			ev.Reason = e.Message
-		}
-		if e.Code == "InternalFailure" {
-			ev.Reason = "internal failure"
-			s.log.Error("sts: AssumeRoleWithWebIdentity", "request_id", meta.RequestID, "err", err)
-		}
-		s.record(ev)
 		return nil, err
 	}
-	ev.Decision = audit.Allowed
-	s.record(ev)
 	return res, nil
+}
+
+// recordOutcome completes an action's audit event with its outcome and records it:
+// Allowed on success; otherwise the error code and, unless the action already named
+// one (a denial's statement and condition), its message as the reason. Internal
+// failures are logged in full but audited without their text.
+func (s *Service) recordOutcome(ev *audit.Event, err error) {
+	if err == nil {
+		ev.Decision = audit.Allowed
+		s.record(*ev)
+		return
+	}
+	e := awsapi.AsError(err)
+	ev.ErrorCode = e.Code
+	if ev.Reason == "" {
+		ev.Reason = e.Message
+	}
+	if e.Code == "InternalFailure" {
+		ev.Reason = "internal failure"
+		s.log.Error("sts: "+ev.Action, "request_id", ev.RequestID, "err", err)
+	}
+	s.record(*ev)
 }
 
 func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta Meta, now time.Time, ev *audit.Event) (*WebIdentityResult, error) {
@@ -147,11 +158,7 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 	if err != nil {
 		return nil, err
 	}
-	region := meta.Region
-	if region == "" {
-		region = s.cfg.Region
-	}
-	s.touchRole(role.Name, region, now)
+	s.touchRole(role.Name, meta.Region, now)
 	return &WebIdentityResult{
 		Credentials:                 out.creds,
 		SubjectFromWebIdentityToken: tok.Subject,
