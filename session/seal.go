@@ -57,6 +57,8 @@ const (
 
 	// maxRawToken is the largest decoded token Open considers.
 	maxRawToken = MaxTokenSize / 4 * 3
+	// compressAbove is the claims size from which Seal tries compression.
+	compressAbove = 512
 	// maxPayload bounds the uncompressed claims encoding, at Seal and when
 	// decompressing at Open.
 	maxPayload = 32 << 10
@@ -151,12 +153,16 @@ func (s *Sealer) SealWithOptions(c Claims, o SealOptions) (string, error) {
 		return "", fmt.Errorf("%w (claims encode to %d bytes)", ErrTooLarge, len(st.payload))
 	}
 	body, enc := st.payload, byte(bodyRaw)
-	if st.lz == nil {
-		st.lz = newLZEncoder()
-	}
-	st.comp = st.lz.encode(st.comp[:0], st.payload)
-	if len(st.comp) < len(body) {
-		body, enc = st.comp, bodyLZ
+	// Small claims (no session policy, few tags) make a token of a few hundred bytes
+	// either way: compressing them costs more time than the bytes it saves.
+	if len(st.payload) > compressAbove {
+		if st.lz == nil {
+			st.lz = newLZEncoder()
+		}
+		st.comp = st.lz.encode(st.comp[:0], st.payload)
+		if len(st.comp) < len(body) {
+			body, enc = st.comp, bodyLZ
+		}
 	}
 
 	plainLen := 1 + uvarintLen(uint64(len(body))) + len(body)
@@ -188,8 +194,10 @@ func (s *Sealer) SealWithOptions(c Claims, o SealOptions) (string, error) {
 	st.raw = raw
 	clear(st.payload)
 	clear(st.plain)
-	clear(st.comp)
-	clear(st.lz.buf[len(lzDict):])
+	if st.lz != nil { // scrub what compression saw of the secret
+		clear(st.comp)
+		clear(st.lz.buf[len(lzDict):])
+	}
 	return base64.StdEncoding.EncodeToString(raw), nil
 }
 
