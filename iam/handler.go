@@ -3,7 +3,6 @@ package iam
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/awsapi"
@@ -55,29 +54,29 @@ func (s *Service) handler(action string) handlerFunc {
 	case "DeleteRole":
 		return s.handleDeleteRole
 	case "PutRolePolicy":
-		return s.handlePutRolePolicy
+		return forKind(&roleKind, s.handlePutInlinePolicy)
 	case "GetRolePolicy":
-		return s.handleGetRolePolicy
+		return forKind(&roleKind, s.handleGetInlinePolicy)
 	case "DeleteRolePolicy":
-		return s.handleDeleteRolePolicy
+		return forKind(&roleKind, s.handleDeleteInlinePolicy)
 	case "ListRolePolicies":
-		return s.handleListRolePolicies
+		return forKind(&roleKind, s.handleListInlinePolicies)
 	case "AttachRolePolicy":
-		return s.handleAttachRolePolicy
+		return forKind(&roleKind, s.handleAttachPolicy)
 	case "DetachRolePolicy":
-		return s.handleDetachRolePolicy
+		return forKind(&roleKind, s.handleDetachPolicy)
 	case "ListAttachedRolePolicies":
-		return s.handleListAttachedRolePolicies
+		return forKind(&roleKind, s.handleListAttachedPolicies)
 	case "PutRolePermissionsBoundary":
 		return s.handlePutRolePermissionsBoundary
 	case "DeleteRolePermissionsBoundary":
 		return s.handleDeleteRolePermissionsBoundary
 	case "TagRole":
-		return s.handleTagRole
+		return forKind(&roleKind, s.handleTagPrincipal)
 	case "UntagRole":
-		return s.handleUntagRole
+		return forKind(&roleKind, s.handleUntagPrincipal)
 	case "ListRoleTags":
-		return s.handleListRoleTags
+		return forKind(&roleKind, s.handleListPrincipalTags)
 	// Managed policies.
 	case "CreatePolicy":
 		return s.handleCreatePolicy
@@ -107,25 +106,25 @@ func (s *Service) handler(action string) handlerFunc {
 	case "DeleteUser":
 		return s.handleDeleteUser
 	case "TagUser":
-		return s.handleTagUser
+		return forKind(&userKind, s.handleTagPrincipal)
 	case "UntagUser":
-		return s.handleUntagUser
+		return forKind(&userKind, s.handleUntagPrincipal)
 	case "ListUserTags":
-		return s.handleListUserTags
+		return forKind(&userKind, s.handleListPrincipalTags)
 	case "PutUserPolicy":
-		return s.handlePutUserPolicy
+		return forKind(&userKind, s.handlePutInlinePolicy)
 	case "GetUserPolicy":
-		return s.handleGetUserPolicy
+		return forKind(&userKind, s.handleGetInlinePolicy)
 	case "DeleteUserPolicy":
-		return s.handleDeleteUserPolicy
+		return forKind(&userKind, s.handleDeleteInlinePolicy)
 	case "ListUserPolicies":
-		return s.handleListUserPolicies
+		return forKind(&userKind, s.handleListInlinePolicies)
 	case "AttachUserPolicy":
-		return s.handleAttachUserPolicy
+		return forKind(&userKind, s.handleAttachPolicy)
 	case "DetachUserPolicy":
-		return s.handleDetachUserPolicy
+		return forKind(&userKind, s.handleDetachPolicy)
 	case "ListAttachedUserPolicies":
-		return s.handleListAttachedUserPolicies
+		return forKind(&userKind, s.handleListAttachedPolicies)
 	// Access keys.
 	case "CreateAccessKey":
 		return s.handleCreateAccessKey
@@ -265,10 +264,17 @@ func (s *Service) handleUpdateOpenIDConnectProviderThumbprint(ctx context.Contex
 	return nil, s.setThumbprints(ctx, arn, thumbprints)
 }
 
-func (s *Service) handleAddClientIDToOpenIDConnectProvider(ctx context.Context, r *request) (any, error) {
+// clientIDRequest validates ClientID and OpenIDConnectProviderArn, and authorizes
+// the call on the provider.
+func (s *Service) clientIDRequest(ctx context.Context, r *request) (arn, clientID string, err error) {
 	var v validator
-	id := v.str(r, "ClientID", "clientID", true, 1, 255, nil)
-	arn, err := s.providerRequest(ctx, r, &v, nil)
+	clientID = v.str(r, "ClientID", "clientID", true, 1, 255, nil)
+	arn, err = s.providerRequest(ctx, r, &v, nil)
+	return arn, clientID, err
+}
+
+func (s *Service) handleAddClientIDToOpenIDConnectProvider(ctx context.Context, r *request) (any, error) {
+	arn, id, err := s.clientIDRequest(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -276,9 +282,7 @@ func (s *Service) handleAddClientIDToOpenIDConnectProvider(ctx context.Context, 
 }
 
 func (s *Service) handleRemoveClientIDFromOpenIDConnectProvider(ctx context.Context, r *request) (any, error) {
-	var v validator
-	id := v.str(r, "ClientID", "clientID", true, 1, 255, nil)
-	arn, err := s.providerRequest(ctx, r, &v, nil)
+	arn, id, err := s.clientIDRequest(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -385,41 +389,4 @@ func targetUser(r *request, v *validator) (string, error) {
 		return p.User.Name, nil
 	}
 	return "", awsapi.ValidationError("Must specify userName when calling with non-User credentials")
-}
-
-// policyPathName splits a policy ARN into its path and name.
-func policyPathName(arn string) (path, name string) {
-	_, res, ok := strings.Cut(arn, ":policy/")
-	if !ok {
-		return "/", arn
-	}
-	i := strings.LastIndex(res, "/")
-	return "/" + res[:i+1], res[i+1:]
-}
-
-// attachedPage is one page of a ListAttachedXxxPolicies result.
-func attachedPage(arns []string, prefix, marker string, max int) (any, error) {
-	var list []xmlAttachedPolicy
-	for _, a := range arns {
-		path, name := policyPathName(a)
-		if strings.HasPrefix(path, prefix) {
-			list = append(list, xmlAttachedPolicy{PolicyName: name, PolicyArn: a})
-		}
-	}
-	items, pf, err := page(list, indexKey[xmlAttachedPolicy], marker, max)
-	if err != nil {
-		return nil, err
-	}
-	out := &listAttachedResult{pageFields: pf}
-	out.AttachedPolicies.Members = items
-	return out, nil
-}
-
-// namesPage is one page of a ListXxxPolicies result.
-func namesPage(names []string, marker string, max int) (any, error) {
-	items, pf, err := page(names, func(_ int, n string) string { return n }, marker, max)
-	if err != nil {
-		return nil, err
-	}
-	return &listPolicyNamesResult{PolicyNames: strList(items), pageFields: pf}, nil
 }

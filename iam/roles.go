@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/keyless-dev/keyless/awsapi"
@@ -14,10 +13,9 @@ import (
 
 // Role limits.
 const (
-	defaultMaxSession   = 3600
-	maxTrustPolicySize  = policy.MaxTrustPolicySize  // ACLSizePerRole
-	maxRoleInlineSize   = policy.MaxInlineRolePolicy // all inline policies of a role
-	maxAttachedPolicies = 10                         // PoliciesPerRole / PoliciesPerUser
+	defaultMaxSession  = 3600
+	maxTrustPolicySize = policy.MaxTrustPolicySize  // ACLSizePerRole
+	maxRoleInlineSize  = policy.MaxInlineRolePolicy // all inline policies of a role
 )
 
 // roleARN is the ARN of a role.
@@ -166,124 +164,4 @@ func (s *Service) deleteRole(ctx context.Context, name string) error {
 		return noSuchRole(name)
 	}
 	return storeErr("delete role", err)
-}
-
-// Inline policies (roles and users share the rules; only the size budget and the
-// wording of messages differ).
-
-// inlineSize is the size IAM counts for a set of inline policies.
-func inlineSize(policies map[string]string) int {
-	n := 0
-	for _, d := range policies {
-		n += policy.Size([]byte(d), policy.KindIdentity)
-	}
-	return n
-}
-
-// putInline sets policies[name] = doc, refusing to exceed the size budget.
-func putInline(policies map[string]string, name, doc string, budget int, what, entity string) (map[string]string, error) {
-	next := make(map[string]string, len(policies)+1)
-	for k, v := range policies {
-		if k != name {
-			next[k] = v
-		}
-	}
-	next[name] = doc
-	if inlineSize(next) > budget {
-		return nil, limitExceeded(fmt.Sprintf("Maximum policy size of %d bytes exceeded for %s %s", budget, what, entity))
-	}
-	return next, nil
-}
-
-// policyNames returns the names of inline policies, sorted.
-func policyNames(policies map[string]string) []string {
-	names := make([]string, 0, len(policies))
-	for n := range policies {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// putRolePolicy adds or replaces an inline policy of a role.
-func (s *Service) putRolePolicy(ctx context.Context, role, name, doc string) error {
-	if err := parsePolicy(doc, policy.KindIdentity); err != nil {
-		return err
-	}
-	_, err := s.updateRole(ctx, role, func(r *store.Role) error {
-		next, err := putInline(r.InlinePolicies, name, doc, maxRoleInlineSize, "role", r.Name)
-		r.InlinePolicies = next
-		return err
-	})
-	return err
-}
-
-// getRolePolicy returns an inline policy of a role.
-func (s *Service) getRolePolicy(ctx context.Context, role, name string) (store.Role, string, error) {
-	r, err := s.getRole(ctx, role)
-	if err != nil {
-		return r, "", err
-	}
-	doc, ok := r.InlinePolicies[name]
-	if !ok {
-		return r, "", noSuchEntity("The role policy with name " + name + " cannot be found.")
-	}
-	return r, doc, nil
-}
-
-// deleteRolePolicy removes an inline policy of a role.
-func (s *Service) deleteRolePolicy(ctx context.Context, role, name string) error {
-	_, err := s.updateRole(ctx, role, func(r *store.Role) error {
-		if _, ok := r.InlinePolicies[name]; !ok {
-			return noSuchEntity("The role policy with name " + name + " cannot be found.")
-		}
-		delete(r.InlinePolicies, name)
-		return nil
-	})
-	return err
-}
-
-// attachRolePolicy attaches a managed policy to a role (at most 10).
-func (s *Service) attachRolePolicy(ctx context.Context, role, arn string) error {
-	if _, err := s.getRole(ctx, role); err != nil {
-		return err
-	}
-	if err := s.checkAttachable(ctx, arn); err != nil {
-		return err
-	}
-	_, err := s.updateRole(ctx, role, func(r *store.Role) error {
-		next, err := attach(r.AttachedPolicies, arn, "PoliciesPerRole")
-		r.AttachedPolicies = next
-		return err
-	})
-	return err
-}
-
-// detachRolePolicy detaches a managed policy from a role.
-func (s *Service) detachRolePolicy(ctx context.Context, role, arn string) error {
-	_, err := s.updateRole(ctx, role, func(r *store.Role) error {
-		next, err := detach(r.AttachedPolicies, arn)
-		r.AttachedPolicies = next
-		return err
-	})
-	return err
-}
-
-// attach adds arn to a list of attached policies, within the quota.
-func attach(list []string, arn, quota string) ([]string, error) {
-	if contains(list, arn) {
-		return list, nil
-	}
-	if len(list) >= maxAttachedPolicies {
-		return list, limitExceeded(fmt.Sprintf("Cannot exceed quota for %s: %d", quota, maxAttachedPolicies))
-	}
-	return append(list, arn), nil
-}
-
-// detach removes arn from a list of attached policies.
-func detach(list []string, arn string) ([]string, error) {
-	if !contains(list, arn) {
-		return list, noSuchEntity("Policy " + arn + " was not found.")
-	}
-	return remove(list, arn), nil
 }

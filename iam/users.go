@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/keyless-dev/keyless/authn"
-	"github.com/keyless-dev/keyless/policy"
 	"github.com/keyless-dev/keyless/store"
 )
 
@@ -124,70 +123,6 @@ func (s *Service) deleteUser(ctx context.Context, name string) error {
 		return noSuchUser(name)
 	}
 	return storeErr("delete user", err)
-}
-
-// putUserPolicy adds or replaces an inline policy of a user.
-func (s *Service) putUserPolicy(ctx context.Context, user, name, doc string) error {
-	if err := parsePolicy(doc, policy.KindIdentity); err != nil {
-		return err
-	}
-	_, err := s.updateUser(ctx, user, func(u *store.User) error {
-		next, err := putInline(u.InlinePolicies, name, doc, maxUserInlineSize, "user", u.Name)
-		u.InlinePolicies = next
-		return err
-	})
-	return err
-}
-
-// getUserPolicy returns an inline policy of a user.
-func (s *Service) getUserPolicy(ctx context.Context, user, name string) (store.User, string, error) {
-	u, err := s.getUser(ctx, user)
-	if err != nil {
-		return u, "", err
-	}
-	doc, ok := u.InlinePolicies[name]
-	if !ok {
-		return u, "", noSuchEntity("The user policy with name " + name + " cannot be found.")
-	}
-	return u, doc, nil
-}
-
-// deleteUserPolicy removes an inline policy of a user.
-func (s *Service) deleteUserPolicy(ctx context.Context, user, name string) error {
-	_, err := s.updateUser(ctx, user, func(u *store.User) error {
-		if _, ok := u.InlinePolicies[name]; !ok {
-			return noSuchEntity("The user policy with name " + name + " cannot be found.")
-		}
-		delete(u.InlinePolicies, name)
-		return nil
-	})
-	return err
-}
-
-// attachUserPolicy attaches a managed policy to a user (at most 10).
-func (s *Service) attachUserPolicy(ctx context.Context, user, arn string) error {
-	if _, err := s.getUser(ctx, user); err != nil {
-		return err
-	}
-	if err := s.checkAttachable(ctx, arn); err != nil {
-		return err
-	}
-	_, err := s.updateUser(ctx, user, func(u *store.User) error {
-		next, err := attach(u.AttachedPolicies, arn, "PoliciesPerUser")
-		u.AttachedPolicies = next
-		return err
-	})
-	return err
-}
-
-// detachUserPolicy detaches a managed policy from a user.
-func (s *Service) detachUserPolicy(ctx context.Context, user, arn string) error {
-	_, err := s.updateUser(ctx, user, func(u *store.User) error {
-		next, err := detach(u.AttachedPolicies, arn)
-		u.AttachedPolicies = next
-		return err
-	})
-	return err
 }
 
 // Access keys.
