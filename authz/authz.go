@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -150,7 +152,10 @@ func (z *Authorizer) context(req Request) policy.Context {
 
 func (z *Authorizer) identity(ctx context.Context, inline map[string]string, attached []string) ([]*policy.Policy, error) {
 	out := make([]*policy.Policy, 0, len(inline)+len(attached))
-	for name, doc := range inline {
+	// In name order, so that explanations and audit events name the same deciding
+	// statement every time.
+	for _, name := range slices.Sorted(maps.Keys(inline)) {
+		doc := inline[name]
 		p, err := z.parse(doc, policy.KindIdentity)
 		if err != nil {
 			return nil, fmt.Errorf("authz: inline policy %s: %w", name, err)
