@@ -106,9 +106,8 @@ func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result,
 	return policy.Evaluate(policy.Request{Principal: p.ARN, Action: req.Action, Resource: req.Resource, Context: pctx}, in), nil
 }
 
-// context builds the global condition keys AWS supplies for every request.
+// context builds the condition keys of req: its own, then the global ones.
 func (z *Authorizer) context(req Request) policy.Context {
-	p := req.Caller
 	c := policy.NewContext()
 	for k, v := range req.Context {
 		c.Set(k, v...)
@@ -117,37 +116,54 @@ func (z *Authorizer) context(req Request) policy.Context {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	c.Set("aws:CurrentTime", t.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", strconv.FormatInt(t.Unix(), 10))
-	c.Set("aws:SecureTransport", strconv.FormatBool(req.Secure))
-	if req.SourceIP.IsValid() {
-		c.Set("aws:SourceIp", req.SourceIP.String())
+	GlobalContext(c, req.Caller, t, req.SourceIP, req.Secure)
+	return c
+}
+
+// GlobalContext sets the global condition keys AWS supplies for every request of a
+// signed caller: time, transport, source address, and the principal's ARN, type,
+// account, user id, user name and principal tags (for role sessions also the
+// federated provider and source identity). STS uses it for AssumeRole's trust policy.
+func GlobalContext(c policy.Context, p *authn.Principal, now time.Time, sourceIP netip.Addr, secure bool) {
+	c.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
+	c.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	c.Set("aws:SecureTransport", strconv.FormatBool(secure))
+	if sourceIP.IsValid() {
+		c.Set("aws:SourceIp", sourceIP.String())
+	}
+	if p == nil {
+		return
 	}
 	c.Set("aws:PrincipalAccount", p.Account)
 	c.Set("aws:userid", p.UserID)
 	switch p.Kind {
+	case authn.Root:
+		c.Set("aws:PrincipalArn", p.ARN)
+		c.Set("aws:PrincipalType", "Account")
 	case authn.User:
 		c.Set("aws:PrincipalArn", p.ARN)
 		c.Set("aws:PrincipalType", "User")
-		c.Set("aws:username", p.User.Name)
-		for _, t := range p.User.Tags {
-			c.Set("aws:PrincipalTag/"+t.Key, t.Value)
+		if p.User != nil {
+			c.Set("aws:username", p.User.Name)
+			for _, t := range p.User.Tags {
+				c.Set("aws:PrincipalTag/"+t.Key, t.Value)
+			}
 		}
 	case authn.AssumedRole:
-		s := p.Session
-		c.Set("aws:PrincipalArn", s.RoleARN)
 		c.Set("aws:PrincipalType", "AssumedRole")
-		for _, t := range s.Tags {
-			c.Set("aws:PrincipalTag/"+t.Key, t.Value)
-		}
-		if s.Provider != "" {
-			c.Set("aws:FederatedProvider", s.Provider)
-		}
-		if s.SourceIdentity != "" {
-			c.Set("aws:SourceIdentity", s.SourceIdentity)
+		if s := p.Session; s != nil {
+			c.Set("aws:PrincipalArn", s.RoleARN)
+			for _, t := range s.Tags {
+				c.Set("aws:PrincipalTag/"+t.Key, t.Value)
+			}
+			if s.Provider != "" {
+				c.Set("aws:FederatedProvider", s.Provider)
+			}
+			if s.SourceIdentity != "" {
+				c.Set("aws:SourceIdentity", s.SourceIdentity)
+			}
 		}
 	}
-	return c
 }
 
 func (z *Authorizer) identity(ctx context.Context, inline map[string]string, attached []string) ([]*policy.Policy, error) {

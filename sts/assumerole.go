@@ -255,37 +255,11 @@ func namesDirectly(trust *policy.Policy, ex policy.Explanation, principals []str
 	return false
 }
 
-// callerContext holds the global condition keys for a signed caller, as
+// callerContext holds the global condition keys for a signed caller, exactly as
 // authz builds them for identity policies.
 func callerContext(p *authn.Principal, now time.Time, meta Meta) policy.Context {
-	c := baseContext(now, meta)
-	c.Set("aws:PrincipalAccount", p.Account)
-	c.Set("aws:userid", p.UserID)
-	switch p.Kind {
-	case authn.User:
-		c.Set("aws:PrincipalArn", p.ARN)
-		c.Set("aws:PrincipalType", "User")
-		if p.User != nil {
-			c.Set("aws:username", p.User.Name)
-			for _, t := range p.User.Tags {
-				c.Set("aws:PrincipalTag/"+t.Key, t.Value)
-			}
-		}
-	case authn.AssumedRole:
-		c.Set("aws:PrincipalType", "AssumedRole")
-		if s := p.Session; s != nil {
-			c.Set("aws:PrincipalArn", s.RoleARN)
-			for _, t := range s.Tags {
-				c.Set("aws:PrincipalTag/"+t.Key, t.Value)
-			}
-			if s.Provider != "" {
-				c.Set("aws:FederatedProvider", s.Provider)
-			}
-			if s.SourceIdentity != "" {
-				c.Set("aws:SourceIdentity", s.SourceIdentity)
-			}
-		}
-	}
+	c := make(policy.Context, 16)
+	authz.GlobalContext(c, p, now, meta.SourceIP, meta.Secure)
 	return c
 }
 

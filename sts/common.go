@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
+	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/policy"
 	"github.com/keyless-dev/keyless/session"
@@ -176,12 +177,7 @@ func (s *Service) issue(c session.Claims, now time.Time, duration, minSize int, 
 // baseContext holds the global condition keys of every STS request.
 func baseContext(now time.Time, meta Meta) policy.Context {
 	c := make(policy.Context, 16)
-	c.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	c.Set("aws:SecureTransport", strconv.FormatBool(meta.Secure))
-	if meta.SourceIP.IsValid() {
-		c.Set("aws:SourceIp", meta.SourceIP.String())
-	}
+	authz.GlobalContext(c, nil, now, meta.SourceIP, meta.Secure)
 	return c
 }
 
