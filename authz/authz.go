@@ -218,3 +218,40 @@ func (z *Authorizer) parse(doc string, kind policy.Kind) (*policy.Policy, error)
 	z.parsed.Store(key, p)
 	return p, nil
 }
+
+// WebIdentity is what a verified web identity token and its request contribute to
+// the trust-policy context of AssumeRoleWithWebIdentity.
+type WebIdentity struct {
+	// ProviderURL is the IAM provider's URL (host/path, no scheme); its condition keys
+	// are <ProviderURL>:aud, :sub, :azp and :amr.
+	ProviderURL string
+	ProviderARN string
+	// Audience is the token's audience that matched a client ID.
+	Audience string
+	// Subject is the token's sub; HasSubject tells an absent claim from an empty one.
+	Subject    string
+	HasSubject bool
+	AZP        string
+	AMR        []string
+	// SessionName is the RoleSessionName of the request.
+	SessionName string
+}
+
+// SetKeys sets the keys STS derives from a web identity: the provider's aud, sub,
+// azp and amr, sts:RoleSessionName and aws:FederatedProvider.
+func (w WebIdentity) SetKeys(c policy.Context) {
+	c.Set(w.ProviderURL+":aud", w.Audience)
+	if w.HasSubject {
+		c.Set(w.ProviderURL+":sub", w.Subject)
+	}
+	if w.AZP != "" {
+		c.Set(w.ProviderURL+":azp", w.AZP)
+	}
+	if len(w.AMR) > 0 {
+		c.Set(w.ProviderURL+":amr", w.AMR...)
+	}
+	if w.SessionName != "" {
+		c.Set("sts:RoleSessionName", w.SessionName)
+	}
+	c.Set("aws:FederatedProvider", w.ProviderARN)
+}

@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/policy"
 )
@@ -237,27 +239,16 @@ func stringList(v any) []string {
 	return nil
 }
 
-// TrustContext is the condition context STS builds for AssumeRoleWithWebIdentity.
+// TrustContext is the condition context STS builds for AssumeRoleWithWebIdentity
+// (the same authz functions build both).
 func TrustContext(providerURL, providerARN, audience, sub, azp string, amr []string, sessionName, sourceIP string, now time.Time) policy.Context {
 	c := policy.NewContext()
-	c.Set(providerURL+":aud", audience)
-	c.Set(providerURL+":sub", sub)
-	if azp != "" {
-		c.Set(providerURL+":azp", azp)
-	}
-	if len(amr) > 0 {
-		c.Set(providerURL+":amr", amr...)
-	}
-	if sessionName != "" {
-		c.Set("sts:RoleSessionName", sessionName)
-	}
-	if sourceIP != "" {
-		c.Set("aws:SourceIp", sourceIP)
-	}
-	c.Set("aws:FederatedProvider", providerARN)
-	c.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	c.Set("aws:SecureTransport", "true")
+	ip, _ := netip.ParseAddr(sourceIP)
+	authz.GlobalContext(c, nil, now, ip, true)
+	authz.WebIdentity{
+		ProviderURL: providerURL, ProviderARN: providerARN, Audience: audience,
+		Subject: sub, HasSubject: sub != "", AZP: azp, AMR: amr, SessionName: sessionName,
+	}.SetKeys(c)
 	return c
 }
 

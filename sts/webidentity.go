@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
+	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/policy"
@@ -103,18 +104,12 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 
 	prov := tok.Provider
 	c := baseContext(now, meta)
-	c.Set(prov.URL+":aud", tok.Audience)
-	if _, ok := tok.RawClaim("sub"); ok {
-		c.Set(prov.URL+":sub", tok.Subject)
-	}
-	if tok.AZP != "" {
-		c.Set(prov.URL+":azp", tok.AZP)
-	}
-	if len(tok.AMR) > 0 {
-		c.Set(prov.URL+":amr", tok.AMR...)
-	}
-	c.Set("sts:RoleSessionName", req.RoleSessionName)
-	c.Set("aws:FederatedProvider", prov.ARN)
+	_, hasSub := tok.RawClaim("sub")
+	authz.WebIdentity{
+		ProviderURL: prov.URL, ProviderARN: prov.ARN, Audience: tok.Audience,
+		Subject: tok.Subject, HasSubject: hasSub, AZP: tok.AZP, AMR: tok.AMR,
+		SessionName: req.RoleSessionName,
+	}.SetKeys(c)
 	addRequestTags(c, tags, transitive)
 	if sourceID != "" {
 		c.Set("sts:SourceIdentity", sourceID)
