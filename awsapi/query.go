@@ -61,7 +61,7 @@ func ReadBody(r *http.Request, maxBody int64) ([]byte, error) {
 	if limit < math.MaxInt64 {
 		limit++ // read one byte more to detect an oversized body
 	}
-	body, err := readAll(io.LimitReader(r.Body, limit), r.ContentLength)
+	body, err := readAll(r.Body, limit, r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -80,18 +80,26 @@ func ReadBody(r *http.Request, maxBody int64) ([]byte, error) {
 // MaxBody bytes without sending them.
 const maxPrealloc = 32 << 10
 
-// readAll is io.ReadAll with the buffer sized from the declared length
-// (ContentLength, already checked against the limit; at most maxPrealloc), so
-// that a body of known size is read without regrowing; one spare byte lets
-// the reader report EOF (or the extra byte of an oversized body) without a
-// copy.
-func readAll(r io.Reader, declared int64) ([]byte, error) {
+// readAll is io.ReadAll(io.LimitReader(r, limit)) with the buffer sized from
+// the declared length (ContentLength, already checked against the limit; at
+// most maxPrealloc), so that a body of known size is read without regrowing
+// (nor a LimitReader allocated); one spare byte lets the reader report EOF (or
+// the extra byte of an oversized body) without a copy.
+func readAll(r io.Reader, limit, declared int64) ([]byte, error) {
 	if declared <= 0 {
-		return io.ReadAll(r)
+		return io.ReadAll(io.LimitReader(r, limit))
 	}
 	b := make([]byte, 0, min(declared+1, maxPrealloc))
 	for {
-		n, err := r.Read(b[len(b):cap(b)])
+		rem := limit - int64(len(b))
+		if rem <= 0 {
+			return b, nil // where the LimitReader would report EOF
+		}
+		p := b[len(b):cap(b)]
+		if int64(len(p)) > rem {
+			p = p[:rem]
+		}
+		n, err := r.Read(p)
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return b, nil
@@ -191,8 +199,11 @@ func unsupportedMediaType(ct string) *Error {
 }
 
 // decodeForm adds the pairs of an urlencoded string to dst. It refuses
-// malformed escapes, invalid UTF-8 and repeated names.
+// malformed escapes, invalid UTF-8 and repeated names. The one-element value
+// slices share one backing array, each capped at its length so that appending
+// to one (url.Values.Add) copies it rather than overwrite its neighbour.
 func decodeForm(dst url.Values, s string, skipPresign bool) error {
+	var vals []string
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -200,9 +211,9 @@ func decodeForm(dst url.Values, s string, skipPresign bool) error {
 			continue
 		}
 		rawKey, rawValue, _ := strings.Cut(pair, "=")
-		key, err1 := url.QueryUnescape(rawKey)
-		value, err2 := url.QueryUnescape(rawValue)
-		if err1 != nil || err2 != nil {
+		key, ok1 := queryUnescape(rawKey)
+		value, ok2 := queryUnescape(rawValue)
+		if !ok1 || !ok2 {
 			return MalformedQueryString("The query string contains an invalid percent-encoding.")
 		}
 		if key == "" {
@@ -217,9 +228,25 @@ func decodeForm(dst url.Values, s string, skipPresign bool) error {
 		if _, dup := dst[key]; dup {
 			return MalformedQueryString("The parameter " + sanitize(key, 64) + " appears more than once.")
 		}
-		dst[key] = []string{value}
+		if len(vals) == cap(vals) {
+			vals = make([]string, 0, strings.Count(s, "&")+1)
+		}
+		vals = append(vals, value)
+		dst[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	return nil
+}
+
+// queryUnescape is url.QueryUnescape, ok reporting err == nil. Text without
+// '%' or '+' (most names, and tokens) is its own value: it is returned as it
+// is after two fast byte searches, where url.QueryUnescape walks it byte by
+// byte to find that out.
+func queryUnescape(s string) (string, bool) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, true
+	}
+	v, err := url.QueryUnescape(s)
+	return v, err == nil
 }
 
 // Strings returns the list parameter name as the Query protocol sends it:

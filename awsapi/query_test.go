@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func postForm(body, contentType string) *http.Request {
@@ -182,5 +184,54 @@ func TestReadBodyFailure(t *testing.T) {
 	_, err := ReadBody(r, 10)
 	if err == nil || HasCode(err, "RequestEntityTooLarge") || AsError(err).Code != "InternalFailure" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestQueryUnescapeFastPath checks the shortcut for text without '%' or '+'
+// against url.QueryUnescape, and that the shared value slices of a decoded
+// form do not overwrite each other when appended to.
+func TestQueryUnescapeFastPath(t *testing.T) {
+	for _, s := range []string{"", "a", "Action", "eyJhbGciOi.J9_-x", "a+b", "%41", "%4", "%zz", "a%", "%e4%b8%ad", "+", "%2B+%20", "\xff", "a=b"} {
+		want, err := url.QueryUnescape(s)
+		got, ok := queryUnescape(s)
+		if ok != (err == nil) || got != want {
+			t.Fatalf("queryUnescape(%q) = %q, %v; url.QueryUnescape %q, %v", s, got, ok, want, err)
+		}
+	}
+	q, err := ParseQueryRequest(postForm("A=1&B=2&C=%33&D=4+4", ""), 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := url.ParseQuery("A=1&B=2&C=%33&D=4+4")
+	if !reflect.DeepEqual(q.Values, ref) {
+		t.Fatalf("values %v, url.ParseQuery %v", q.Values, ref)
+	}
+	q.Values.Add("A", "x")
+	if q.Get("B") != "2" || len(q.Values["A"]) != 2 || q.Values["C"][0] != "3" {
+		t.Fatalf("appending to one value changed another: %v", q.Values)
+	}
+}
+
+// TestReadAllMatchesLimitReader compares readAll with
+// io.ReadAll(io.LimitReader(r, limit)) for readers that return little at a
+// time, declared lengths around the real one and limits around both.
+func TestReadAllMatchesLimitReader(t *testing.T) {
+	body := strings.Repeat("0123456789", 7)
+	readers := map[string]func() io.Reader{
+		"whole":   func() io.Reader { return strings.NewReader(body) },
+		"onebyte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(body)) },
+		"half":    func() io.Reader { return iotest.HalfReader(strings.NewReader(body)) },
+		"dataerr": func() io.Reader { return iotest.DataErrReader(strings.NewReader(body)) },
+	}
+	for name, mk := range readers {
+		for _, declared := range []int64{-1, 0, 1, 69, 70, 71, 500} {
+			for _, limit := range []int64{0, 1, 69, 70, 71, 1000, math.MaxInt64} {
+				want, werr := io.ReadAll(io.LimitReader(mk(), limit))
+				got, err := readAll(mk(), limit, declared)
+				if string(got) != string(want) || (err == nil) != (werr == nil) {
+					t.Fatalf("%s declared %d limit %d: %q, %v; want %q, %v", name, declared, limit, got, err, want, werr)
+				}
+			}
+		}
 	}
 }

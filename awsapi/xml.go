@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"reflect"
 	"strconv"
 	"sync"
@@ -176,6 +177,16 @@ func WriteXMLIntElement(buf *bytes.Buffer, name string, n int) {
 func WriteXMLText(buf *bytes.Buffer, s string) {
 	last := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain bytes at a time: base64 tokens, ARNs and ids, the
+		// bulk of a reply, need no escaping at all.
+		if i+8 <= len(s) {
+			w := s[i : i+8]
+			if plainWord(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56) {
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
@@ -222,6 +233,36 @@ func WriteXMLText(buf *bytes.Buffer, s string) {
 	}
 	buf.WriteString(s[last:])
 }
+
+// Eight-byte lanes for plainWord.
+const (
+	lanes01 uint64 = 0x0101010101010101
+	lanes80 uint64 = 0x8080808080808080
+)
+
+// plainWord reports whether the eight bytes of x (the first in the low byte)
+// are all ASCII characters that WriteXMLText copies as they are: none is 0x80
+// or above, below 0x20, or one of " & ' < >. It tests the eight at once (the
+// word-at-a-time "has zero byte" and "has byte less than n" tricks, exact for
+// whether such a byte exists); on false the byte loop decides.
+func plainWord(x uint64) bool {
+	if x&lanes80 != 0 {
+		return false
+	}
+	// With every byte below 0x80, (v - lanes01) & ^v & lanes80 is non-zero
+	// exactly when some byte of v is zero.
+	bad := (x - 0x20*lanes01) & ^x // a byte below 0x20
+	bad |= zeroByte(x ^ '"'*lanes01)
+	bad |= zeroByte(x ^ '&'*lanes01)
+	bad |= zeroByte(x ^ '\''*lanes01)
+	bad |= zeroByte(x ^ '<'*lanes01)
+	bad |= zeroByte(x ^ '>'*lanes01)
+	return bad&lanes80 == 0
+}
+
+// zeroByte has the high bit of a lane set if that lane of v is zero (v's
+// lanes all below 0x80), or if a lane below it is.
+func zeroByte(v uint64) uint64 { return (v - lanes01) & ^v }
 
 // xmlPlainLow has bit c set for each ASCII character c below 64 that
 // WriteXMLText copies as is: space and the printable characters except
@@ -332,6 +373,18 @@ func WriteRESTError(w http.ResponseWriter, requestID, resource string, err error
 	writeXML(w, "application/xml", "x-amz-request-id", requestID, statusOf(e), buf.Bytes())
 }
 
+// canonicalIDHeader is textproto.CanonicalMIMEHeaderKey(name) for the two
+// request id headers, computed once.
+func canonicalIDHeader(name string) string {
+	switch name {
+	case "x-amzn-RequestId":
+		return "X-Amzn-Requestid"
+	case "x-amz-request-id":
+		return "X-Amz-Request-Id"
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
 func statusOf(e *Error) int {
 	if e.Status < 100 || e.Status > 599 {
 		return http.StatusInternalServerError
@@ -342,11 +395,14 @@ func statusOf(e *Error) int {
 func writeXML(w http.ResponseWriter, contentType, idHeader, requestID string, status int, body []byte) {
 	h := w.Header()
 	// Canonical keys set directly: what Header.Set does, without
-	// canonicalizing constant names on every reply.
-	h["Content-Type"] = []string{contentType}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	// canonicalizing constant names on every reply. The three one-value
+	// slices share one array, each capped so that an append copies it.
+	vals := make([]string, 3)
+	vals[0], vals[1], vals[2] = contentType, strconv.Itoa(len(body)), requestID
+	h["Content-Type"] = vals[0:1:1]
+	h["Content-Length"] = vals[1:2:2]
 	if requestID != "" {
-		h.Set(idHeader, requestID)
+		h[canonicalIDHeader(idHeader)] = vals[2:3:3]
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

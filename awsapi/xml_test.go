@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"regexp"
 	"strings"
 	"testing"
@@ -185,5 +186,47 @@ func TestOfficialClients(t *testing.T) {
 	var re interface{ HTTPStatusCode() int }
 	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
 		t.Fatalf("status: %v", err)
+	}
+}
+
+// TestCanonicalIDHeader checks the precomputed header names against net/textproto.
+func TestCanonicalIDHeader(t *testing.T) {
+	for _, name := range []string{"x-amzn-RequestId", "x-amz-request-id", "X-Other-header"} {
+		if got, want := canonicalIDHeader(name), textproto.CanonicalMIMEHeaderKey(name); got != want {
+			t.Fatalf("canonicalIDHeader(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestNewRequestIDConcurrent draws IDs from several goroutines: all are
+// UUID-4 shaped and distinct, and the counter's carry into the variant
+// nibble keeps the variant bits.
+func TestNewRequestIDConcurrent(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	const workers, each = 4, 5000
+	ch := make(chan []string)
+	for range workers {
+		go func() {
+			ids := make([]string, each)
+			for i := range ids {
+				ids[i] = NewRequestID()
+			}
+			ch <- ids
+		}()
+	}
+	seen := map[string]bool{}
+	for range workers {
+		for _, id := range <-ch {
+			if !re.MatchString(id) || seen[id] {
+				t.Fatalf("bad or repeated id %q", id)
+			}
+			seen[id] = true
+		}
+	}
+	s := &requestIDState{prefix: requestIDs().prefix}
+	s.next.Store(1<<62 - 2)
+	a, b := s.id(), s.id() // the second carries into the variant bits
+	if !re.MatchString(a) || !re.MatchString(b) || a == b || a[:19] != b[:19] {
+		t.Fatalf("ids around the variant carry: %q %q", a, b)
 	}
 }

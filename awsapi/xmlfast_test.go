@@ -223,3 +223,33 @@ func BenchmarkWriteQueryResult(b *testing.B) {
 		})
 	}
 }
+
+// plain8 is plainWord on the eight bytes of s.
+func plain8(s string) bool {
+	return plainWord(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
+}
+
+// TestWriteXMLTextWordPath puts every byte at every position of the
+// eight-byte words WriteXMLText skips at once, after plain text of every
+// alignment, and compares with encoding/xml; and checks plainWord against the
+// byte-by-byte rule for every byte in every lane.
+func TestWriteXMLTextWordPath(t *testing.T) {
+	const filler = "Ab0+/=:-xyzABC.,;?!#$%()*"
+	for c := range 256 {
+		for pre := range 17 {
+			s := filler[:pre%len(filler)] + string([]byte{byte(c)}) + "abcdefghijklmnop"
+			checkXMLText(t, s)
+			checkXMLText(t, strings.Repeat("Zz", pre)+string([]byte{byte(c), byte(c)})+filler)
+		}
+		for lane := range 8 {
+			b := []byte("abcdefgh")
+			b[lane] = byte(c)
+			want := c < 0x80 && (c >= 64 || xmlPlainLow&(1<<c) != 0)
+			if got := plain8(string(b)); got != want {
+				t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
+			}
+		}
+	}
+	checkXMLText(t, strings.Repeat("QUJDREVGR0g+/=", 100)+"<"+"\xe4\xb8\xad"+strings.Repeat("x", 13))
+}

@@ -50,7 +50,8 @@ type QueryService interface {
 
 // Config configures the gateway.
 type Config struct {
-	// Services by SigV4 service name ("sts", "iam").
+	// Services by SigV4 service name ("sts", "iam"). The map must not change
+	// after New.
 	Services map[string]QueryService
 	// Verifier checks signatures; its Lookup must return *authn.Principal principals.
 	Verifier *awsapi.Verifier
@@ -67,6 +68,8 @@ type Config struct {
 // Gateway is the http.Handler for the AWS Query services.
 type Gateway struct {
 	cfg Config
+	// names are the keys of cfg.Services in order, for unsignedService.
+	names []string
 }
 
 // New returns a Gateway.
@@ -80,7 +83,12 @@ func New(cfg Config) *Gateway {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{cfg: cfg}
+	names := make([]string, 0, len(cfg.Services))
+	for name := range cfg.Services {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return &Gateway{cfg: cfg, names: names}
 }
 
 // ServeHTTP handles one request.
@@ -142,12 +150,7 @@ func (g *Gateway) unsignedService(action string) QueryService {
 	if action == "" {
 		return nil
 	}
-	names := make([]string, 0, len(g.cfg.Services))
-	for name := range g.cfg.Services {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range g.names {
 		if s := g.cfg.Services[name]; s.Unsigned(action) {
 			return s
 		}

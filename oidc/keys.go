@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -522,6 +523,9 @@ func verifySignature(u *unverified, k publicKey) *Error {
 
 var errBadSignature = errors.New("bad signature")
 
+// signingInputPool holds *[]byte buffers for checkSignature.
+var signingInputPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
 func checkSignature(alg string, key any, signed string, sig []byte) error {
 	if len(alg) != 5 {
 		return errBadSignature
@@ -539,16 +543,24 @@ func checkSignature(alg string, key any, signed string, sig []byte) error {
 	}
 	var buf [sha512.Size]byte
 	var digest []byte
+	// The hashes take bytes; the signing input is copied into a pooled buffer
+	// rather than converted, which would allocate a token-sized copy per call.
+	in := signingInputPool.Get().(*[]byte)
+	b := append((*in)[:0], signed...)
 	switch h {
 	case crypto.SHA256:
-		d := sha256.Sum256([]byte(signed))
+		d := sha256.Sum256(b)
 		digest = append(buf[:0], d[:]...)
 	case crypto.SHA384:
-		d := sha512.Sum384([]byte(signed))
+		d := sha512.Sum384(b)
 		digest = append(buf[:0], d[:]...)
 	default:
-		d := sha512.Sum512([]byte(signed))
+		d := sha512.Sum512(b)
 		digest = append(buf[:0], d[:]...)
+	}
+	if cap(b) <= MaxTokenLength {
+		*in = b
+		signingInputPool.Put(in)
 	}
 	switch k := key.(type) {
 	case *rsa.PublicKey:

@@ -207,9 +207,9 @@ func decodeObject(b []byte, into any) error {
 }
 
 // isJSONObject reports whether b is exactly one valid JSON object, with
-// optional surrounding whitespace.
+// optional surrounding whitespace (json.Valid's verdict; see validJSON).
 func isJSONObject(b []byte) bool {
-	return isObject(b) && json.Valid(b)
+	return isObject(b) && validJSON(b)
 }
 
 // parse splits and decodes raw and type-checks the registered claims. It does

@@ -290,19 +290,20 @@ func (v *Verifier) lookupIssuer(ctx context.Context, u *unverified, lookup Provi
 	if u.hasIss {
 		iss = u.iss
 	}
-	noProvider := invalid(ReasonIssuer, MessageNoProviderPrefix+iss, "")
+	// Built only on refusal: the message copies the iss.
+	noProvider := func(detail string) *Error {
+		return invalid(ReasonIssuer, MessageNoProviderPrefix+iss, detail)
+	}
 	rest, ok := strings.CutPrefix(u.iss, "https://")
 	if !u.hasIss || !ok || rest == "" {
-		noProvider.Detail = "iss must be an https:// URL; only https issuers can be registered"
-		return Provider{}, noProvider, nil
+		return Provider{}, noProvider("iss must be an https:// URL; only https issuers can be registered"), nil
 	}
 	p, found, err := lookup(ctx, rest)
 	if err != nil {
 		return Provider{}, nil, fmt.Errorf("oidc: provider lookup: %w", err)
 	}
 	if !found {
-		noProvider.Detail = fmt.Sprintf("no OIDC provider with URL %q (the match is exact, trailing slash included)", rest)
-		return Provider{}, noProvider, nil
+		return Provider{}, noProvider(fmt.Sprintf("no OIDC provider with URL %q (the match is exact, trailing slash included)", rest)), nil
 	}
 	return p, nil, nil
 }

@@ -49,8 +49,12 @@ func (c Context) Get(key string) ([]string, bool) {
 // Delete removes key (any case).
 func (c Context) Delete(key string) { delete(c, lowerKey(key)) }
 
-// lowerKey lower-cases ASCII letters without allocating when there are none.
+// lowerKey lower-cases ASCII letters without allocating when there are none,
+// nor for the global and STS keys every request context holds.
 func lowerKey(k string) string {
+	if l, ok := knownKeys[k]; ok {
+		return l
+	}
 	for i := 0; i < len(k); i++ {
 		if c := k[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
 			return strings.ToLower(k)
@@ -58,3 +62,21 @@ func lowerKey(k string) string {
 	}
 	return k
 }
+
+// knownKeys maps the usual spelling of the condition keys that authz and STS
+// set on every request to its lower case, so that building a context does not
+// allocate a lower-cased copy of each. It is never written after init.
+var knownKeys = func() map[string]string {
+	keys := []string{
+		"aws:CurrentTime", "aws:EpochTime", "aws:SecureTransport", "aws:SourceIp",
+		"aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalType", "aws:FederatedProvider",
+		"aws:SourceIdentity", "aws:TagKeys", "aws:TokenIssueTime", "aws:MultiFactorAuthPresent",
+		"aws:RequestedRegion", "aws:CalledVia", "aws:SourceArn", "aws:SourceAccount", "aws:ViaAWSService",
+		"sts:RoleSessionName", "sts:SourceIdentity", "sts:TransitiveTagKeys", "sts:ExternalId",
+	}
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[k] = strings.ToLower(k)
+	}
+	return m
+}()

@@ -110,6 +110,7 @@ type sealState struct {
 	lz      *lzEncoder
 	plain   []byte
 	raw     []byte
+	b64     []byte          // the token, before its copy to a string
 	hdr     [headerLen]byte // the additional data, kept apart from dst as cipher.AEAD requires
 }
 
@@ -198,7 +199,10 @@ func (s *Sealer) SealWithOptions(c Claims, o SealOptions) (string, error) {
 		clear(st.comp)
 		clear(st.lz.buf[len(lzDict):])
 	}
-	return base64.StdEncoding.EncodeToString(raw), nil
+	// Encode into the pooled buffer: EncodeToString would allocate both an
+	// encoding buffer and the string copied from it.
+	st.b64 = base64.StdEncoding.AppendEncode(st.b64[:0], raw)
+	return string(st.b64), nil
 }
 
 func uvarintLen(x uint64) int {

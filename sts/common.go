@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
@@ -57,8 +58,8 @@ func notAuthorizedAssumeRole(caller, role string) *awsapi.Error {
 // returns the name of the role it designates in account, or ok=false when it
 // is not a role of this account (AccessDenied: AWS does not say which).
 func roleName(arn, account string) (name string, ok bool, err error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+	parts, ok := splitARN(arn)
+	if !ok || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
 		return "", false, awsapi.ValidationError(msgInvalidARN)
 	}
 	rest, isRole := strings.CutPrefix(parts[5], "role/")
@@ -70,6 +71,20 @@ func roleName(arn, account string) (name string, ok bool, err error) {
 		return "", false, nil
 	}
 	return name, true, nil
+}
+
+// splitARN is strings.SplitN(arn, ":", 6) when that has six parts (ok), into
+// an array instead of an allocated slice.
+func splitARN(arn string) (parts [6]string, ok bool) {
+	rest := arn
+	for i := range 5 {
+		var found bool
+		if parts[i], rest, found = strings.Cut(rest, ":"); !found {
+			return parts, false
+		}
+	}
+	parts[5] = rest
+	return parts, true
 }
 
 // findRole returns the role at arn (path included), or found=false.
@@ -174,11 +189,30 @@ func (s *Service) issue(c session.Claims, now time.Time, duration, minSize int, 
 	return out, nil
 }
 
-// baseContext holds the global condition keys of every STS request.
+// baseContext holds the global condition keys of every STS request. The map
+// comes from a pool: give it back with releaseContext once nothing refers to it.
 func baseContext(now time.Time, meta Meta) policy.Context {
-	c := make(policy.Context, 16)
+	c := contextPool.Get().(policy.Context)
 	authz.GlobalContext(c, nil, now, meta.SourceIP, meta.Secure)
 	return c
+}
+
+// contextPool recycles trust-evaluation contexts: a fresh map for the dozen
+// keys of an exchange was its largest single allocation.
+var contextPool = sync.Pool{New: func() any { return make(policy.Context, 16) }}
+
+// maxPooledContext is the most keys a context may have held to be pooled;
+// clearing a map costs in proportion to its capacity.
+const maxPooledContext = 32
+
+// releaseContext empties c and returns it to the pool. The value slices are
+// not reused, so results that kept one stay valid.
+func releaseContext(c policy.Context) {
+	if len(c) > maxPooledContext {
+		return
+	}
+	clear(c)
+	contextPool.Put(c)
 }
 
 // addRequestTags sets aws:RequestTag/<k>, aws:TagKeys and

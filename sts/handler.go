@@ -69,19 +69,22 @@ func (s *Service) recordInvalid(meta Meta, action, caller string, err error) {
 func decodeWebIdentity(q awsapi.QueryRequest) (WebIdentityRequest, error) {
 	var v violations
 	var req WebIdentityRequest
-	req.RoleARN = q.Get("RoleArn")
-	v.str(ruleRoleARN(), req.RoleARN, q.Has("RoleArn"))
-	req.RoleSessionName = q.Get("RoleSessionName")
-	v.str(ruleSessionName(), req.RoleSessionName, q.Has("RoleSessionName"))
-	req.WebIdentityToken = q.Get("WebIdentityToken")
-	v.str(ruleToken(), req.WebIdentityToken, q.Has("WebIdentityToken"))
-	providerID, hasProvider := q.Get("ProviderId"), q.Has("ProviderId")
+	var has bool
+	req.RoleARN, has = param(q, "RoleArn")
+	v.str(ruleRoleARN(), req.RoleARN, has)
+	req.RoleSessionName, has = param(q, "RoleSessionName")
+	v.str(ruleSessionName(), req.RoleSessionName, has)
+	req.WebIdentityToken, has = param(q, "WebIdentityToken")
+	v.str(ruleToken(), req.WebIdentityToken, has)
+	providerID, hasProvider := param(q, "ProviderId")
 	v.str(ruleProviderID(), providerID, hasProvider)
 	req.PolicyARNs = decodePolicyARNs(&v, q)
-	req.Policy = q.Get("Policy")
-	v.str(rulePolicy(), req.Policy, q.Has("Policy"))
-	req.DurationSeconds, _ = v.integer("durationSeconds", q.Get("DurationSeconds"), q.Has("DurationSeconds"), minDuration, maxDuration)
-	req.MinimumSessionTokenSize, _ = v.integer("minimumSessionTokenSize", q.Get("MinimumSessionTokenSize"), q.Has("MinimumSessionTokenSize"), 0, session.MaxTokenSize)
+	req.Policy, has = param(q, "Policy")
+	v.str(rulePolicy(), req.Policy, has)
+	duration, has := param(q, "DurationSeconds")
+	req.DurationSeconds, _ = v.integer("durationSeconds", duration, has, minDuration, maxDuration)
+	minSize, has := param(q, "MinimumSessionTokenSize")
+	req.MinimumSessionTokenSize, _ = v.integer("minimumSessionTokenSize", minSize, has, 0, session.MaxTokenSize)
 	if err := v.err(); err != nil {
 		return req, err
 	}
@@ -91,6 +94,15 @@ func decodeWebIdentity(q awsapi.QueryRequest) (WebIdentityRequest, error) {
 		return req, awsapi.InvalidParameterValue("ProviderId is only for OAuth 2.0 access tokens from www.amazon.com or graph.facebook.com; omit it for OpenID Connect ID tokens.")
 	}
 	return req, nil
+}
+
+// param is q.Get(name) and q.Has(name) with one lookup.
+func param(q awsapi.QueryRequest, name string) (value string, present bool) {
+	vs, present := q.Values[name]
+	if len(vs) > 0 {
+		value = vs[0]
+	}
+	return value, present
 }
 
 // decodeAssumeRole reads and validates AssumeRole's parameters.

@@ -86,7 +86,16 @@ func echo(s string) string {
 // ARNs) is counted bytewise; from the first other byte on, rune by rune
 // (an invalid byte counts as one U+FFFD).
 func javaLen(s string) int {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	// Eight ASCII bytes at a time until a word has a byte with the top bit set.
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			n := i
 			for _, r := range s[i:] {

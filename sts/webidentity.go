@@ -104,6 +104,7 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 
 	prov := tok.Provider
 	c := baseContext(now, meta)
+	defer releaseContext(c)
 	_, hasSub := tok.RawClaim("sub")
 	authz.WebIdentity{
 		ProviderURL: prov.URL, ProviderARN: prov.ARN, Audience: tok.Audience,
