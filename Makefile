@@ -14,7 +14,7 @@ deps:
 	@if [ -f e2e/js/package.json ]; then cd e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
 
 test: deps
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 
 check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

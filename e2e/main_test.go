@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,9 +46,27 @@ type upProc struct {
 	cmd    *exec.Cmd
 	data   string
 	env    map[string]string
-	stdout *bytes.Buffer
-	stderr *bytes.Buffer
+	stdout *syncBuffer
+	stderr *syncBuffer
 	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the process writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startUp runs `keyless up --listen 127.0.0.1:0 --data DIR args...` and waits until it
@@ -56,7 +75,7 @@ func startUp(t testing.TB, data string, args ...string) *upProc {
 	t.Helper()
 	envPath := filepath.Join(data, "env")
 	os.Remove(envPath)
-	p := &upProc{t: t, data: data, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &upProc{t: t, data: data, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(keylessBin, append([]string{"up", "--listen", "127.0.0.1:0", "--data", data}, args...)...)
 	p.cmd.Env = cleanEnv()
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
