@@ -2,30 +2,44 @@ package awsapi
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 )
 
-// NewRequestID returns a request ID in UUID version 4 form
-// (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx), as AWS puts in x-amzn-RequestId,
-// unique within the process and, with overwhelming probability, across
-// processes: the first 8 bytes are drawn from crypto/rand once per process
-// (58 random bits besides the version), the last 8 are a counter that starts
-// at a random value (62 bits besides the variant). This costs a fraction of
-// reading 16 random bytes per request. Request IDs correlate replies with
-// audit events and logs; nothing relies on their being unpredictable.
-func NewRequestID() string { return requestIDs().id() }
+// RequestIDs generates request IDs in UUID version 4 form
+// (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx), as AWS puts in x-amzn-RequestId, unique
+// within the generator and, with overwhelming probability, across generators: the
+// first 8 bytes are random, drawn once (58 random bits besides the version), the last
+// 8 are a counter that starts at a random value (62 bits besides the variant). This
+// costs a fraction of reading 16 random bytes per request. Request IDs correlate
+// replies with audit events and logs; nothing relies on their being unpredictable.
+// A RequestIDs is safe for concurrent use.
+type RequestIDs struct {
+	prefix [19]byte // "xxxxxxxx-xxxx-4xxx-"
+	next   atomic.Uint64
+}
 
-// id returns the next ID.
-func (ids *requestIDState) id() string {
-	n := ids.next.Add(1)
+// NewRequestIDs returns a generator seeded from r (crypto/rand.Reader in production).
+func NewRequestIDs(r io.Reader) (*RequestIDs, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return nil, fmt.Errorf("awsapi: seed request ids: %w", err)
+	}
+	id, _ := NewRequestIDFrom(bytes.NewReader(b[:]))
+	g := new(RequestIDs)
+	copy(g.prefix[:], id)
+	g.next.Store(binary.BigEndian.Uint64(b[8:]))
+	return g, nil
+}
+
+// Next returns the next ID.
+func (g *RequestIDs) Next() string {
+	n := g.next.Add(1)
 	var out [36]byte
-	copy(out[:], ids.prefix[:])
+	copy(out[:], g.prefix[:])
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], n)
 	b[0] = b[0]&0x3f | 0x80 // RFC 4122 variant
@@ -35,27 +49,7 @@ func (ids *requestIDState) id() string {
 	return string(out[:])
 }
 
-// requestIDState is NewRequestID's per-process prefix and counter.
-type requestIDState struct {
-	prefix [19]byte // "xxxxxxxx-xxxx-4xxx-"
-	next   atomic.Uint64
-}
-
-var requestIDs = sync.OnceValue(func() *requestIDState {
-	var b [16]byte
-	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
-		// crypto/rand.Reader does not fail on supported platforms.
-		panic(err)
-	}
-	id, _ := NewRequestIDFrom(bytes.NewReader(b[:]))
-	s := new(requestIDState)
-	copy(s.prefix[:], id)
-	s.next.Store(binary.BigEndian.Uint64(b[8:]))
-	return s
-})
-
-// NewRequestIDFrom is NewRequestID drawing its 16 random bytes from r, so
-// that tests can inject a deterministic source.
+// NewRequestIDFrom returns a single request ID whose 16 random bytes come from r.
 func NewRequestIDFrom(r io.Reader) (string, error) {
 	var b [16]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {

@@ -3,6 +3,7 @@ package awsapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -122,8 +123,12 @@ func wantCode(t *testing.T, err error, code string, status int) {
 // will, answering GetCallerIdentity-like replies with the principal.
 func server(t *testing.T, v *Verifier) *httptest.Server {
 	t.Helper()
+	ids, err := NewRequestIDs(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := NewRequestID()
+		id := ids.Next()
 		q, err := ParseQueryRequest(r, 64<<10)
 		if err != nil {
 			WriteQueryError(w, NamespaceSTS, id, err)

@@ -3,6 +3,7 @@ package awsapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -129,8 +130,12 @@ func TestErrors(t *testing.T) {
 func TestNewRequestID(t *testing.T) {
 	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
+	g, err := NewRequestIDs(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 100; i++ {
-		id := NewRequestID()
+		id := g.Next()
 		if !re.MatchString(id) || seen[id] {
 			t.Fatalf("bad or repeated id %q", id)
 		}
@@ -204,12 +209,16 @@ func TestCanonicalIDHeader(t *testing.T) {
 func TestNewRequestIDConcurrent(t *testing.T) {
 	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	const workers, each = 4, 5000
+	g, err := NewRequestIDs(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ch := make(chan []string)
 	for range workers {
 		go func() {
 			ids := make([]string, each)
 			for i := range ids {
-				ids[i] = NewRequestID()
+				ids[i] = g.Next()
 			}
 			ch <- ids
 		}()
@@ -223,9 +232,9 @@ func TestNewRequestIDConcurrent(t *testing.T) {
 			seen[id] = true
 		}
 	}
-	s := &requestIDState{prefix: requestIDs().prefix}
+	s := &RequestIDs{prefix: g.prefix}
 	s.next.Store(1<<62 - 2)
-	a, b := s.id(), s.id() // the second carries into the variant bits
+	a, b := s.Next(), s.Next() // the second carries into the variant bits
 	if !re.MatchString(a) || !re.MatchString(b) || a == b || a[:19] != b[:19] {
 		t.Fatalf("ids around the variant carry: %q %q", a, b)
 	}

@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net"
 	"net/http"
@@ -70,6 +71,7 @@ type Gateway struct {
 	cfg Config
 	// names are the keys of cfg.Services in order, for unsignedService.
 	names []string
+	ids   *awsapi.RequestIDs
 }
 
 // New returns a Gateway.
@@ -88,12 +90,14 @@ func New(cfg Config) *Gateway {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	return &Gateway{cfg: cfg, names: names}
+	// crypto/rand's Reader never fails (it never returns an error since Go 1.24).
+	ids, _ := awsapi.NewRequestIDs(rand.Reader)
+	return &Gateway{cfg: cfg, names: names, ids: ids}
 }
 
 // ServeHTTP handles one request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := awsapi.NewRequestID()
+	reqID := g.ids.Next()
 	now := g.cfg.Now()
 	ns := awsapi.NamespaceSTS
 	service, _, scoped := awsapi.ParseScope(r)
