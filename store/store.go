@@ -40,6 +40,10 @@ type Store interface {
 	CreateSetting(ctx context.Context, name string, value []byte) error
 	// PutSetting creates or replaces a setting.
 	PutSetting(ctx context.Context, name string, value []byte) error
+	// UpdateSetting replaces a setting with what fn returns, in a transaction, so that
+	// replicas changing one setting (a key ring's rotation) do not lose each other's
+	// writes; ErrNotFound if it is not set.
+	UpdateSetting(ctx context.Context, name string, fn func([]byte) ([]byte, error)) error
 
 	// Signing keys of the identity provider.
 	CreateSigningKey(ctx context.Context, k SigningKey) error

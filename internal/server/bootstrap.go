@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -210,32 +211,53 @@ func ensureSessionKeyring(ctx context.Context, st store.Store, box *keywrap.Box,
 // rotates; replaced keys open tokens until the longest session (12 h) has passed.
 const sessionKeyPeriod = 24 * time.Hour
 
-// rotateSessionKeys rotates the session key ring when its current key is older than
-// sessionKeyPeriod, drops keys that can only open expired tokens, and stores the ring.
-func rotateSessionKeys(ctx context.Context, st store.Store, box *keywrap.Box, kr *session.Keyring, now time.Time) (bool, error) {
-	var current time.Time
-	for _, k := range kr.Keys() {
-		if k.Current {
-			current = k.CreatedAt
+// errRingCurrent aborts the ring's update transaction when no rotation is due.
+var errRingCurrent = errors.New("session key ring is current")
+
+// syncSessionKeys makes kr the stored session key ring, rotating it first when its
+// current key is older than sessionKeyPeriod and dropping keys that can only open
+// expired tokens. The decision is taken inside the store's update transaction on the
+// stored ring, so replicas sharing a store rotate once and all adopt the same ring.
+func syncSessionKeys(ctx context.Context, st store.Store, box *keywrap.Box, kr *session.Keyring, now time.Time) (bool, error) {
+	var raw []byte
+	rotated := false
+	err := st.UpdateSetting(ctx, settingSessionKeys, func(sealed []byte) ([]byte, error) {
+		cur, err := box.Open(settingSessionKeys, sealed)
+		if err != nil {
+			return nil, fmt.Errorf("open session key ring: %w", err)
 		}
+		ring := new(session.Keyring)
+		if err := ring.UnmarshalBinary(cur); err != nil {
+			return nil, fmt.Errorf("decode session key ring: %w", err)
+		}
+		raw = cur
+		var created time.Time
+		for _, k := range ring.Keys() {
+			if k.Current {
+				created = k.CreatedAt
+			}
+		}
+		if now.Sub(created) < sessionKeyPeriod {
+			return nil, errRingCurrent
+		}
+		if err := ring.Rotate(rand.Reader, now); err != nil {
+			return nil, fmt.Errorf("rotate session keys: %w", err)
+		}
+		ring.Prune(now.Add(-session.MaxSessionLifetime - time.Hour))
+		if raw, err = ring.MarshalBinary(); err != nil {
+			return nil, fmt.Errorf("encode session key ring: %w", err)
+		}
+		rotated = true
+		return box.Seal(settingSessionKeys, raw)
+	})
+	if err != nil && !errors.Is(err, errRingCurrent) {
+		return false, fmt.Errorf("sync session keys: %w", err)
 	}
-	if now.Sub(current) < sessionKeyPeriod {
-		return false, nil
+	if mine, err := kr.MarshalBinary(); err == nil && bytes.Equal(mine, raw) {
+		return rotated, nil
 	}
-	if err := kr.Rotate(rand.Reader, now); err != nil {
-		return false, fmt.Errorf("rotate session keys: %w", err)
+	if err := kr.UnmarshalBinary(raw); err != nil {
+		return false, fmt.Errorf("sync session keys: %w", err)
 	}
-	kr.Prune(now.Add(-session.MaxSessionLifetime - time.Hour))
-	raw, err := kr.MarshalBinary()
-	if err != nil {
-		return false, fmt.Errorf("rotate session keys: %w", err)
-	}
-	sealed, err := box.Seal(settingSessionKeys, raw)
-	if err != nil {
-		return false, fmt.Errorf("rotate session keys: %w", err)
-	}
-	if err := st.PutSetting(ctx, settingSessionKeys, sealed); err != nil {
-		return false, fmt.Errorf("store session keys: %w", err)
-	}
-	return true, nil
+	return rotated, nil
 }

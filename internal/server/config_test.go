@@ -66,10 +66,10 @@ func TestSessionKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rotated, err := rotateSessionKeys(ctx, st, box, kr, t0.Add(23*time.Hour)); err != nil || rotated {
+	if rotated, err := syncSessionKeys(ctx, st, box, kr, t0.Add(23*time.Hour)); err != nil || rotated {
 		t.Fatalf("rotation before the period: %v %v", rotated, err)
 	}
-	if rotated, err := rotateSessionKeys(ctx, st, box, kr, t0.Add(24*time.Hour)); err != nil || !rotated {
+	if rotated, err := syncSessionKeys(ctx, st, box, kr, t0.Add(24*time.Hour)); err != nil || !rotated {
 		t.Fatalf("rotation after the period: %v %v", rotated, err)
 	}
 	// The stored ring (what a restart loads) opens tokens of the old key and the new one.
@@ -87,10 +87,51 @@ func TestSessionKeyRotation(t *testing.T) {
 		t.Errorf("ring holds %d keys, want the old and the new", len(reloaded.Keys()))
 	}
 	// A day later the old key, which can only open expired tokens, is pruned.
-	if _, err := rotateSessionKeys(ctx, st, box, kr, t0.Add(48*time.Hour)); err != nil {
+	if _, err := syncSessionKeys(ctx, st, box, kr, t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(kr.Keys()); n != 2 {
 		t.Errorf("after the second rotation the ring holds %d keys, want 2 (the first pruned)", n)
+	}
+}
+
+// TestSessionKeysAcrossReplicas: two replicas on one store rotate the ring once
+// between them and both open the credentials the other sealed.
+func TestSessionKeysAcrossReplicas(t *testing.T) {
+	ctx := t.Context()
+	st, err := OpenStore(ctx, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	box, _ := keywrap.New(bytes.Repeat([]byte{4}, 32))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	a, err := ensureSessionKeyring(ctx, st, box, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ensureSessionKeyring(ctx, st, box, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := t0.Add(24 * time.Hour)
+	ra, err := syncSessionKeys(ctx, st, box, a, day)
+	if err != nil || !ra {
+		t.Fatalf("replica A: rotated %v, %v", ra, err)
+	}
+	rb, err := syncSessionKeys(ctx, st, box, b, day.Add(5*time.Second))
+	if err != nil || rb {
+		t.Fatalf("replica B rotated again (%v, %v) instead of adopting A's ring", rb, err)
+	}
+	claims := session.Claims{AccessKeyID: "ASIAAAAAAAAAAAAAAAAA", SecretAccessKey: strings.Repeat("s", 40), Account: "000000000000",
+		RoleARN: "arn:aws:iam::000000000000:role/r", RoleID: "AROAAAAAAAAAAAAAAAAAA", RoleName: "r", SessionName: "s",
+		IssuedAt: day, Expiration: day.Add(time.Hour)}
+	fromA, _ := session.NewSealer(a, rand.Reader).Seal(claims)
+	fromB, _ := session.NewSealer(b, rand.Reader).Seal(claims)
+	if _, err := b.Open(fromA, day.Add(time.Minute)); err != nil {
+		t.Errorf("replica B cannot open what A sealed after the rotation: %v", err)
+	}
+	if _, err := a.Open(fromB, day.Add(time.Minute)); err != nil {
+		t.Errorf("replica A cannot open what B sealed after the rotation: %v", err)
 	}
 }

@@ -232,7 +232,7 @@ func (s *Server) keyLoop(ctx context.Context, every time.Duration) {
 			if err := s.keys.Tick(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("key schedule", "err", err)
 			}
-			if rotated, err := rotateSessionKeys(ctx, s.st, s.box, s.sessionKeys, s.now()); err != nil && ctx.Err() == nil {
+			if rotated, err := syncSessionKeys(ctx, s.st, s.box, s.sessionKeys, s.now()); err != nil && ctx.Err() == nil {
 				s.log.Error("session key rotation", "err", err)
 			} else if rotated {
 				s.log.Info("session key ring rotated")

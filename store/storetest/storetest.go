@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"SchemaVersion", testSchemaVersion},
 		{"Settings", testSettings},
+		{"SettingUpdates", testSettingUpdates},
 		{"SigningKeys", testSigningKeys},
 		{"Workspaces", testWorkspaces},
 		{"RepositoriesAndEnvironments", testRepositoriesAndEnvironments},
@@ -244,6 +246,41 @@ func testSettings(t *testing.T, s store.Store) {
 	must(t, "GetSetting empty", err)
 	if len(got) != 0 {
 		t.Fatalf("GetSetting empty = %q", got)
+	}
+}
+
+func testSettingUpdates(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	wantErr(t, "UpdateSetting missing", s.UpdateSetting(ctx, "ring", func(b []byte) ([]byte, error) { return b, nil }), store.ErrNotFound)
+	must(t, "CreateSetting", s.CreateSetting(ctx, "ring", []byte("0")))
+	boom := errors.New("boom")
+	if err := s.UpdateSetting(ctx, "ring", func([]byte) ([]byte, error) { return []byte("lost"), boom }); !errors.Is(err, boom) {
+		t.Fatalf("UpdateSetting with a failing callback: %v, want boom", err)
+	}
+	if got, _ := s.GetSetting(ctx, "ring"); string(got) != "0" {
+		t.Fatalf("a failed update changed the setting to %q", got)
+	}
+	// Concurrent read-modify-write updates lose nothing.
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.UpdateSetting(ctx, "ring", func(b []byte) ([]byte, error) {
+				v, err := strconv.Atoi(string(b))
+				return []byte(strconv.Itoa(v + 1)), err
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, "concurrent UpdateSetting", err)
+	}
+	if got, _ := s.GetSetting(ctx, "ring"); string(got) != strconv.Itoa(n) {
+		t.Fatalf("after %d concurrent increments the setting is %q", n, got)
 	}
 }
 

@@ -303,6 +303,38 @@ func (s *Store) PutSetting(ctx context.Context, name string, value []byte) error
 	return nil
 }
 
+// UpdateSetting replaces a setting with what fn returns, in a write transaction that
+// holds the row; an error from fn aborts without change.
+func (s *Store) UpdateSetting(ctx context.Context, name string, fn func([]byte) ([]byte, error)) error {
+	err := func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		var cur []byte
+		err = tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`+s.d.ForUpdate, name).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		next, err := fn(nilIfEmpty(cur))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE settings SET value = $1 WHERE name = $2`, blob(next), name); err != nil {
+			return s.d.mapErr(err)
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		return fmt.Errorf("store: update setting %q: %w", name, err)
+	}
+	return nil
+}
+
 // CreateSigningKey stores a new signing key.
 func (s *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
 	return create(ctx, s, signingKeys, k, k.ID)
