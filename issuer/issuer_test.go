@@ -306,3 +306,63 @@ func TestKIDIsRFC7638Thumbprint(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasShareTheKeySchedule: two key sets on one store (two replicas) tick
+// together; the lease lets one of them run the schedule, so a rotation prepares one
+// successor, not two, and both sign with the same key afterwards.
+func TestReplicasShareTheKeySchedule(t *testing.T) {
+	ctx := context.Background()
+	st, clk := openStore(t), newClock()
+	kc := issuer.KeyConfig{Algorithm: "ES256", LeadTime: time.Hour, RotationPeriod: 24 * time.Hour, MaxTokenTTL: time.Hour}
+	a, err := issuer.NewKeySet(st, newBox(t), kc, clk.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := issuer.NewKeySet(st, newBox(t), kc, clk.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tickBoth := func() { // both replicas tick at the same moment, a few times
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for _, ks := range []*issuer.KeySet{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 4 {
+					errs <- ks.Tick(ctx)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tickBoth()
+	keys, _ := a.List(ctx)
+	if len(keys) != 1 {
+		t.Fatalf("first start of two replicas made %d keys, want 1", len(keys))
+	}
+	for _, step := range []time.Duration{23 * time.Hour, time.Hour, time.Hour + issuer.RetireSkew} {
+		clk.Advance(step)
+		tickBoth()
+		keys, _ := b.List(ctx)
+		active := 0
+		for _, k := range keys {
+			if k.State == store.KeyActive {
+				active++
+			}
+		}
+		if len(keys) > 2 || active != 1 {
+			t.Fatalf("after %s: %d keys, %d active; want at most 2 and exactly one active: %+v", step, len(keys), active, keys)
+		}
+	}
+	if ja, jb := a.JWKS(), b.JWKS(); string(ja) != string(jb) {
+		t.Fatal("the replicas publish different key sets")
+	}
+}

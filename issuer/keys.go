@@ -84,6 +84,8 @@ type KeySet struct {
 	log  *slog.Logger
 	mu   sync.Mutex // serialises lifecycle changes from this process
 	snap atomic.Pointer[keySnapshot]
+	// holder names this KeySet in the schedule lease (see Tick).
+	holder string
 }
 
 // keySnapshot is what serving needs, built by reload.
@@ -108,7 +110,11 @@ func NewKeySet(st store.Store, box *keywrap.Box, cfg KeyConfig, now func() time.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ks := &KeySet{st: st, box: box, now: now, cfg: cfg, log: log}
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fmt.Errorf("issuer: key set id: %w", err)
+	}
+	ks := &KeySet{st: st, box: box, now: now, cfg: cfg, log: log, holder: base64.RawURLEncoding.EncodeToString(id[:])}
 	ks.snap.Store(&keySnapshot{jwks: []byte(`{"keys":[]}`)})
 	return ks, nil
 }
@@ -325,13 +331,65 @@ func (ks *KeySet) retireOne(ctx context.Context, id string, now time.Time) error
 // Tick runs the rotation schedule once and reloads the snapshot: it makes sure a key
 // is active, prepares a successor a lead time before rotation is due, activates it when
 // due, resolves duplicate active keys, and deletes retired keys past their NotAfter.
+//
+// Replicas sharing a store take turns through a lease kept in the store: only the
+// holder of an unexpired lease runs the schedule (every replica reloads), so two
+// replicas never prepare or activate keys at the same time.
 func (ks *KeySet) Tick(ctx context.Context) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	if err := ks.schedule(ctx); err != nil {
+	lead, err := ks.lease(ctx)
+	if err != nil {
 		return err
 	}
+	if lead {
+		if err := ks.schedule(ctx); err != nil {
+			return err
+		}
+	}
 	return ks.reload(ctx)
+}
+
+// scheduleLease is the store setting holding the key schedule's lease, and leaseTTL
+// how long a lease lasts unless renewed (Ticks run every few seconds).
+const (
+	scheduleLease = "key-schedule-lease"
+	leaseTTL      = 30 * time.Second
+)
+
+type lease struct {
+	Holder  string    `json:"holder"`
+	Expires time.Time `json:"expires"`
+}
+
+var errLeaseHeld = errors.New("key schedule lease held by another replica")
+
+// lease takes or renews the schedule lease; false means another replica holds it.
+func (ks *KeySet) lease(ctx context.Context) (bool, error) {
+	now := ks.now().UTC()
+	mine, _ := json.Marshal(lease{Holder: ks.holder, Expires: now.Add(leaseTTL)})
+	err := ks.st.UpdateSetting(ctx, scheduleLease, func(cur []byte) ([]byte, error) {
+		var l lease
+		if json.Unmarshal(cur, &l) == nil && l.Holder != ks.holder && now.Before(l.Expires) {
+			return nil, errLeaseHeld
+		}
+		return mine, nil
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, errLeaseHeld):
+		return false, nil
+	case errors.Is(err, store.ErrNotFound):
+		if err := ks.st.CreateSetting(ctx, scheduleLease, mine); err != nil {
+			if errors.Is(err, store.ErrAlreadyExists) {
+				return ks.lease(ctx) // another replica created it first
+			}
+			return false, fmt.Errorf("issuer: key schedule lease: %w", err)
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("issuer: key schedule lease: %w", err)
 }
 
 func (ks *KeySet) schedule(ctx context.Context) error {
