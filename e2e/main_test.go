@@ -73,11 +73,17 @@ func (b *syncBuffer) String() string {
 // has written DIR/env and answers /healthz.
 func startUp(t testing.TB, data string, args ...string) *upProc {
 	t.Helper()
+	return startUpEnv(t, data, nil, args...)
+}
+
+// startUpEnv is startUp with extra environment variables (KEY=VALUE) for the server.
+func startUpEnv(t testing.TB, data string, extraEnv []string, args ...string) *upProc {
+	t.Helper()
 	envPath := filepath.Join(data, "env")
 	os.Remove(envPath)
 	p := &upProc{t: t, data: data, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(keylessBin, append([]string{"up", "--listen", "127.0.0.1:0", "--data", data}, args...)...)
-	p.cmd.Env = cleanEnv()
+	p.cmd.Env = append(cleanEnv(), extraEnv...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
