@@ -166,8 +166,8 @@ func roleAccount(arn string) (string, error) {
 	return parts[4], nil
 }
 
-// arnAccount returns the account field of any ARN, or "".
-func arnAccount(arn string) string {
+// ARNAccount returns the account field of any ARN, or "".
+func ARNAccount(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
 		return ""

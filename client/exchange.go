@@ -76,7 +76,7 @@ type Credentials struct {
 }
 
 // Account returns the account ID of the assumed role.
-func (c Credentials) Account() string { return arnAccount(c.AssumedRoleARN) }
+func (c Credentials) Account() string { return ARNAccount(c.AssumedRoleARN) }
 
 // String describes the credentials without their secrets.
 func (c Credentials) String() string {

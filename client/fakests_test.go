@@ -99,7 +99,7 @@ func (f *fakeSTS) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/xml")
 		fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>AROAFAKE:s</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-gci</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
-			html.EscapeString(arn), arnAccount(arn))
+			html.EscapeString(arn), ARNAccount(arn))
 	default:
 		f.writeError(w, stsError{400, "InvalidAction", "unknown action"})
 	}
@@ -123,7 +123,7 @@ func (f *fakeSTS) assume(w http.ResponseWriter, form url.Values) {
 		life = time.Duration(secs) * time.Second
 	}
 	role := form.Get("RoleArn")
-	acct := arnAccount(role)
+	acct := ARNAccount(role)
 	roleName := "R"
 	if m := roleNameRE.FindStringSubmatch(role); m != nil {
 		roleName = m[1]

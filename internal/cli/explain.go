@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-dev/keyless/client"
 	"github.com/keyless-dev/keyless/explain"
 	"github.com/keyless-dev/keyless/oidc"
 )
@@ -92,7 +93,7 @@ Exit status 0 when the token would be admitted, 1 when not.`,
 			}
 			if providerURL != "" {
 				u := strings.TrimPrefix(providerURL, "https://")
-				acct := arnAccount(roleARN)
+				acct := client.ARNAccount(roleARN)
 				in.Providers = []oidc.Provider{{URL: u, ARN: "arn:aws:iam::" + acct + ":oidc-provider/" + u, ClientIDs: clientIDs}}
 			} else {
 				ps, err := providersOf(ctx, iamClient)
@@ -185,13 +186,4 @@ func providersOf(ctx context.Context, c *iam.Client) ([]oidc.Provider, error) {
 		out = append(out, oidc.Provider{ARN: aws.ToString(e.Arn), URL: aws.ToString(p.Url), ClientIDs: p.ClientIDList, Thumbprints: p.ThumbprintList})
 	}
 	return out, nil
-}
-
-// arnAccount is the account field of an ARN.
-func arnAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[4]
 }
