@@ -222,7 +222,7 @@ func TestAWSProfileStatic(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.AccessKeyID != c.AccessKeyID || got.SecretAccessKey != c.SecretAccessKey || got.SessionToken != c.SessionToken || ac.Region != "eu-west-1" {
-		t.Errorf("SDK sees %s/%s in %s", got.AccessKeyID, got.SessionToken, ac.Region)
+		t.Errorf("SDK sees access key %s in %s, not the credentials written (secrets compared, not printed)", got.AccessKeyID, ac.Region)
 	}
 }
 

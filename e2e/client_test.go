@@ -127,7 +127,7 @@ func noSecrets(t *testing.T, where, text string, secrets ...string) {
 	t.Helper()
 	for _, s := range secrets {
 		if s != "" && strings.Contains(text, s) {
-			t.Errorf("%s shows a secret (%.12s…):\n%s", where, s, text)
+			t.Errorf("%s shows a secret (%d characters; output withheld so the test log does not repeat it)", where, len(s))
 		}
 	}
 }
