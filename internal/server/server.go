@@ -53,6 +53,9 @@ type Server struct {
 	runner  string
 	keys    *issuer.KeySet
 	audit   *audit.Recorder
+	// audience is the default workspace's token audience (its registered UUID, which a
+	// config may have set, else the name-derived one).
+	audience string
 	// sessionKeys seal session credentials; rotated daily by the key loop.
 	sessionKeys *session.Keyring
 	closers     []func() // services' background work to finish before the store closes
@@ -179,6 +182,12 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err := registerWorkspaces(ctx, s.st, cfg.Workspaces, s.now()); err != nil {
 		return nil, err
 	}
+	s.audience = issuer.WorkspaceAudience(issuer.WorkspaceUUID(cfg.DefaultWorkspace))
+	if ws, err := s.st.GetWorkspace(ctx, cfg.DefaultWorkspace); err == nil {
+		s.audience = issuer.WorkspaceAudience(ws.UUID)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("read default workspace: %w", err)
+	}
 	runners := issuer.NewRunners(s.st, s.now)
 	if s.runner, err = ensureRunner(ctx, s.st, s.box, runners); err != nil {
 		return nil, err
@@ -266,7 +275,7 @@ func (s *Server) Env() [][2]string {
 		{"KEYLESS_ENDPOINT", s.endpoint},
 		{"KEYLESS_ISSUER", s.IssuerURL()},
 		{"KEYLESS_WORKSPACE", ws},
-		{"KEYLESS_AUDIENCE", issuer.WorkspaceAudience(issuer.WorkspaceUUID(ws))},
+		{"KEYLESS_AUDIENCE", s.audience},
 		{"KEYLESS_CA_BUNDLE", s.CAFile()},
 		{"KEYLESS_ACCOUNT_ID", s.cfg.AccountID},
 		{"KEYLESS_ROOT_ACCESS_KEY_ID", s.root.AccessKeyID},
