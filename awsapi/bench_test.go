@@ -48,3 +48,18 @@ func BenchmarkNewRequestID(b *testing.B) {
 		_ = g.Next()
 	}
 }
+
+// BenchmarkNewRequestIDParallel draws request ids from every P at once, as a busy
+// server's handlers do.
+func BenchmarkNewRequestIDParallel(b *testing.B) {
+	g, err := NewRequestIDs(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_ = g.Next()
+		}
+	})
+}

@@ -1,52 +1,46 @@
 package awsapi
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"sync/atomic"
+	"math/rand/v2"
+	"sync"
 )
 
 // RequestIDs generates request IDs in UUID version 4 form
-// (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx), as AWS puts in x-amzn-RequestId, unique
-// within the generator and, with overwhelming probability, across generators: the
-// first 8 bytes are random, drawn once (58 random bits besides the version), the last
-// 8 are a counter that starts at a random value (62 bits besides the variant). This
-// costs a fraction of reading 16 random bytes per request. Request IDs correlate
-// replies with audit events and logs; nothing relies on their being unpredictable.
-// A RequestIDs is safe for concurrent use.
+// (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx), as AWS puts in x-amzn-RequestId: each ID
+// carries 122 fresh random bits, so two IDs, consecutive or not, share nothing but
+// the version and variant bits, and none can be guessed from another. The bits come
+// from a ChaCha8 stream (math/rand/v2, a cryptographically strong generator) keyed
+// once from the seed reader, which costs a fraction of reading 16 bytes from
+// crypto/rand per request. A RequestIDs is safe for concurrent use; make one with
+// NewRequestIDs.
 type RequestIDs struct {
-	prefix [19]byte // "xxxxxxxx-xxxx-4xxx-"
-	next   atomic.Uint64
+	mu  sync.Mutex
+	src *rand.ChaCha8
 }
 
-// NewRequestIDs returns a generator seeded from r (crypto/rand.Reader in production).
+// NewRequestIDs returns a generator keyed with 32 bytes read from r
+// (crypto/rand.Reader in production).
 func NewRequestIDs(r io.Reader) (*RequestIDs, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	var seed [32]byte
+	if _, err := io.ReadFull(r, seed[:]); err != nil {
 		return nil, fmt.Errorf("awsapi: seed request ids: %w", err)
 	}
-	id, _ := NewRequestIDFrom(bytes.NewReader(b[:]))
-	g := new(RequestIDs)
-	copy(g.prefix[:], id)
-	g.next.Store(binary.BigEndian.Uint64(b[8:]))
-	return g, nil
+	return &RequestIDs{src: rand.NewChaCha8(seed)}, nil
 }
 
-// Next returns the next ID.
+// Next returns a new random ID.
 func (g *RequestIDs) Next() string {
-	n := g.next.Add(1)
-	var out [36]byte
-	copy(out[:], g.prefix[:])
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], n)
-	b[0] = b[0]&0x3f | 0x80 // RFC 4122 variant
-	hex.Encode(out[19:23], b[0:2])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[2:8])
-	return string(out[:])
+	var b [16]byte
+	g.mu.Lock()
+	hi, lo := g.src.Uint64(), g.src.Uint64()
+	g.mu.Unlock()
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	return formatUUID4(&b)
 }
 
 // NewRequestIDFrom returns a single request ID whose 16 random bytes come from r.
@@ -55,8 +49,14 @@ func NewRequestIDFrom(r io.Reader) (string, error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return "", fmt.Errorf("awsapi: read request id randomness: %w", err)
 	}
+	return formatUUID4(&b), nil
+}
+
+// formatUUID4 sets the version 4 and RFC 9562 variant bits of b and returns it in
+// the 8-4-4-4-12 hex form.
+func formatUUID4(b *[16]byte) string {
 	b[6] = b[6]&0x0f | 0x40 // version 4
-	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'
@@ -67,5 +67,5 @@ func NewRequestIDFrom(r io.Reader) (string, error) {
 	hex.Encode(out[19:23], b[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:36], b[10:16])
-	return string(out[:]), nil
+	return string(out[:])
 }

@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// vectorDir holds the official SigV4 test vectors (awslabs/aws-c-auth).
-const vectorDir = "../../shared/testdata/sigv4/v4"
+// vectorDir holds the official SigV4 test vectors, vendored from
+// awslabs/aws-c-auth (Apache-2.0; see testdata/sigv4/README.md).
+const vectorDir = "testdata/sigv4/v4"
 
 type vectorContext struct {
 	Credentials struct {
@@ -33,13 +34,13 @@ type vectorContext struct {
 	OmitSessionToken    bool   `json:"omit_session_token"`
 }
 
-// vectorDirs returns the vector directories; the test fails when the
-// shared test data is not present.
+// vectorDirs returns the vector directories; the test fails when none is
+// found, so that a lost testdata directory cannot pass as zero vectors.
 func vectorDirs(t testing.TB) []string {
 	t.Helper()
 	dirs, err := filepath.Glob(filepath.Join(vectorDir, "*", "context.json"))
 	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no SigV4 vectors under %s: the official vectors live in ../shared/testdata beside the checkout", vectorDir)
+		t.Fatalf("no SigV4 vectors under %s (vendored from awslabs/aws-c-auth)", vectorDir)
 	}
 	for i, d := range dirs {
 		dirs[i] = filepath.Dir(d)

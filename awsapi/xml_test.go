@@ -1,16 +1,13 @@
 package awsapi
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,29 +124,6 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestNewRequestID(t *testing.T) {
-	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	seen := map[string]bool{}
-	g, err := NewRequestIDs(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 100; i++ {
-		id := g.Next()
-		if !re.MatchString(id) || seen[id] {
-			t.Fatalf("bad or repeated id %q", id)
-		}
-		seen[id] = true
-	}
-	id, err := NewRequestIDFrom(bytes.NewReader(make([]byte, 16)))
-	if err != nil || id != "00000000-0000-4000-8000-000000000000" {
-		t.Fatalf("%q %v", id, err)
-	}
-	if _, err := NewRequestIDFrom(bytes.NewReader(make([]byte, 3))); err == nil {
-		t.Fatal("short read accepted")
-	}
-}
-
 // TestOfficialClients points aws-sdk-go-v2's STS and IAM clients at a
 // handler built from this package: the SDK signs, we verify, and the SDK
 // must parse our results and errors.
@@ -200,42 +174,5 @@ func TestCanonicalIDHeader(t *testing.T) {
 		if got, want := canonicalIDHeader(name), textproto.CanonicalMIMEHeaderKey(name); got != want {
 			t.Fatalf("canonicalIDHeader(%q) = %q, want %q", name, got, want)
 		}
-	}
-}
-
-// TestNewRequestIDConcurrent draws IDs from several goroutines: all are
-// UUID-4 shaped and distinct, and the counter's carry into the variant
-// nibble keeps the variant bits.
-func TestNewRequestIDConcurrent(t *testing.T) {
-	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	const workers, each = 4, 5000
-	g, err := NewRequestIDs(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan []string)
-	for range workers {
-		go func() {
-			ids := make([]string, each)
-			for i := range ids {
-				ids[i] = g.Next()
-			}
-			ch <- ids
-		}()
-	}
-	seen := map[string]bool{}
-	for range workers {
-		for _, id := range <-ch {
-			if !re.MatchString(id) || seen[id] {
-				t.Fatalf("bad or repeated id %q", id)
-			}
-			seen[id] = true
-		}
-	}
-	s := &RequestIDs{prefix: g.prefix}
-	s.next.Store(1<<62 - 2)
-	a, b := s.Next(), s.Next() // the second carries into the variant bits
-	if !re.MatchString(a) || !re.MatchString(b) || a == b || a[:19] != b[:19] {
-		t.Fatalf("ids around the variant carry: %q %q", a, b)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
 func testCreds() Credentials {
@@ -44,10 +46,7 @@ func isolateAWSEnv(t *testing.T) {
 }
 
 func TestEnvOutputRoundTripsThroughShell(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
+	sh := testenv.LookPath(t, "sh")
 	c := testCreds()
 	var out bytes.Buffer
 	if err := WriteOutput(&out, c, OutputOptions{Format: FormatEnv, Region: "eu-west-1"}); err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
 // bitbucketIPs is the source-IP list of the seed CloudFormation template.
@@ -70,7 +72,13 @@ func trustPolicy(providerARN, providerURL string, conditions map[string]any) str
 // the root credentials, what the seed articles provision in AWS.
 func newFederation(t testing.TB) *federation {
 	t.Helper()
-	p := startUp(t, t.TempDir())
+	return newFederationIn(t, t.TempDir())
+}
+
+// newFederationIn is newFederation with the server's data directory at data.
+func newFederationIn(t testing.TB, data string) *federation {
+	t.Helper()
+	p := startUp(t, data)
 	ctx := context.Background()
 	f := &federation{p: p, account: p.env["KEYLESS_ACCOUNT_ID"], audience: p.env["KEYLESS_AUDIENCE"]}
 	f.rootIAM = iam.NewFromConfig(rootConfig(p))
@@ -136,7 +144,6 @@ func (f *federation) clientEnv(t *testing.T, roleARN, tokenFile string) []string
 		"AWS_ENDPOINT_URL_STS="+f.p.env["KEYLESS_ENDPOINT"],
 		"AWS_CONFIG_FILE="+filepath.Join(home, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
 		"HOME="+home,
 	)
 }
@@ -233,36 +240,45 @@ func TestSeedFederationWithOfficialClients(t *testing.T) {
 			env := f.clientEnv(t, tc.role, tc.token)
 			wantArn := "arn:aws:sts::" + f.account + ":assumed-role/" + roleName(tc.role) + "/"
 
-			// aws-sdk-go-v2 through its default chain (web identity from the environment).
-			id, err := goSDKWhoAmI(t, env)
-			if tc.wantAllow {
-				if err != nil || !strings.HasPrefix(id.Arn, wantArn) || id.Account != f.account {
-					t.Errorf("Go SDK: %+v, %v; want %s…", id, err, wantArn)
+			t.Run("aws-sdk-go-v2", func(t *testing.T) {
+				// Through its default chain (web identity from the environment).
+				id, err := goSDKWhoAmI(t, env)
+				if tc.wantAllow {
+					if err != nil || !strings.HasPrefix(id.Arn, wantArn) || id.Account != f.account {
+						t.Errorf("Go SDK: %+v, %v; want %s…", id, err, wantArn)
+					}
+				} else if code, status := apiError(err); code != "AccessDenied" || status != 403 {
+					t.Errorf("Go SDK: err %v (code %q status %d), want AccessDenied 403", err, code, status)
 				}
-			} else if code, status := apiError(err); code != "AccessDenied" || status != 403 {
-				t.Errorf("Go SDK: err %v (code %q status %d), want AccessDenied 403", err, code, status)
-			}
+			})
 
-			// boto3 from the machine image.
-			res, out := runJSONClient(t, env, "python3", "-c", boto3WhoAmI)
-			checkClient(t, "boto3", res, out, tc.wantAllow, wantArn, f.account)
+			t.Run("boto3", func(t *testing.T) {
+				// boto3 from the machine image.
+				py := testenv.Python3(t, "boto3")
+				res, out := runJSONClient(t, env, py, "-c", boto3WhoAmI)
+				checkClient(t, "boto3", res, out, tc.wantAllow, wantArn, f.account)
+			})
 
-			// The AWS CLI, exactly as the seeds debug it.
-			cli := exec.Command("aws", "sts", "get-caller-identity", "--output", "json")
-			cli.Env = env
-			cliOut, cliErr := cli.CombinedOutput()
-			if tc.wantAllow {
-				var got identity
-				if cliErr != nil || json.Unmarshal(cliOut, &got) != nil || !strings.HasPrefix(got.Arn, wantArn) {
-					t.Errorf("aws sts get-caller-identity: %v\n%s", cliErr, cliOut)
+			t.Run("aws CLI", func(t *testing.T) {
+				// The AWS CLI, exactly as the seeds debug it.
+				cli := exec.Command(testenv.LookPath(t, "aws"), "sts", "get-caller-identity", "--output", "json")
+				cli.Env = env
+				cliOut, cliErr := cli.CombinedOutput()
+				if tc.wantAllow {
+					var got identity
+					if cliErr != nil || json.Unmarshal(cliOut, &got) != nil || !strings.HasPrefix(got.Arn, wantArn) {
+						t.Errorf("aws sts get-caller-identity: %v\n%s", cliErr, cliOut)
+					}
+				} else if cliErr == nil || !strings.Contains(string(cliOut), "AccessDenied") {
+					t.Errorf("aws sts get-caller-identity should fail with AccessDenied: %v\n%s", cliErr, cliOut)
 				}
-			} else if cliErr == nil || !strings.Contains(string(cliOut), "AccessDenied") {
-				t.Errorf("aws sts get-caller-identity should fail with AccessDenied: %v\n%s", cliErr, cliOut)
-			}
+			})
 
-			// The JavaScript SDK v3 from npm.
-			res, out = runJSONClient(t, env, "node", filepath.Join("js", "whoami.mjs"))
-			checkClient(t, "JS SDK v3", res, out, tc.wantAllow, wantArn, f.account)
+			t.Run("JS SDK v3", func(t *testing.T) {
+				// The JavaScript SDK v3 from npm.
+				res, out := runJSONClient(t, env, requireJSSDK(t), filepath.Join("js", "whoami.mjs"))
+				checkClient(t, "JS SDK v3", res, out, tc.wantAllow, wantArn, f.account)
+			})
 		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
 type minted struct {
@@ -125,16 +127,14 @@ print(json.dumps({"kid": tok.header["kid"], "sub": tok.claims["sub"]}))
 `
 
 func TestMintedTokensVerifyWithJoserfc(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Fatal("python3 is required for the joserfc cross-check (see .ci/run)")
-	}
+	py := testenv.Python3(t, "joserfc")
 	p := startUp(t, t.TempDir())
 	for _, args := range [][]string{
 		{"--workspace", "acme", "--repository", "web"},
 		{"--workspace", "acme", "--repository", "web", "--environment", "staging", "--ttl", "5m"},
 	} {
 		m := mintJSON(t, p.env, args...)
-		cmd := exec.Command("python3", "-c", joserfcVerify, m.Token, m.Claims["iss"].(string), m.Claims["aud"].(string), p.env["KEYLESS_CA_BUNDLE"])
+		cmd := exec.Command(py, "-c", joserfcVerify, m.Token, m.Claims["iss"].(string), m.Claims["aud"].(string), p.env["KEYLESS_CA_BUNDLE"])
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("joserfc rejected the token minted with %v: %v\n%s", args, err, out)
@@ -148,7 +148,7 @@ func TestMintedTokensVerifyWithJoserfc(t *testing.T) {
 	m := mintJSON(t, p.env, "--workspace", "acme", "--repository", "web")
 	parts := strings.Split(m.Token, ".")
 	forged := parts[0] + "." + strings.Replace(parts[1], parts[1][10:14], "AAAA", 1) + "." + parts[2]
-	if out, err := exec.Command("python3", "-c", joserfcVerify, forged, m.Claims["iss"].(string), m.Claims["aud"].(string), p.env["KEYLESS_CA_BUNDLE"]).CombinedOutput(); err == nil {
+	if out, err := exec.Command(py, "-c", joserfcVerify, forged, m.Claims["iss"].(string), m.Claims["aud"].(string), p.env["KEYLESS_CA_BUNDLE"]).CombinedOutput(); err == nil {
 		t.Fatalf("joserfc accepted a tampered token: %s", out)
 	}
 }

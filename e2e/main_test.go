@@ -17,12 +17,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
 // keylessBin is the binary built once for the whole package.
 var keylessBin string
 
+// TestMain builds the binary, and keeps this process's own AWS SDK clients off the
+// instance metadata address (child processes get the same from cleanEnv).
 func TestMain(m *testing.M) {
+	testenv.DisableInstanceMetadata()
 	dir, err := os.MkdirTemp("", "keyless-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -132,7 +137,9 @@ func (p *upProc) stop() error {
 }
 
 // cleanEnv is the test process environment without anything keyless or AWS related,
-// so that tests see only what they set.
+// so that tests see only what they set, plus AWS_EC2_METADATA_DISABLED=true, so that
+// no SDK or CLI in a child process asks the instance metadata address for
+// credentials. Every child environment of these tests starts from cleanEnv.
 func cleanEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
@@ -141,7 +148,7 @@ func cleanEnv() []string {
 		}
 		out = append(out, kv)
 	}
-	return out
+	return append(out, testenv.MetadataDisabledEnv)
 }
 
 // withEnv returns cleanEnv plus the variables of m.

@@ -17,16 +17,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	_ "github.com/jackc/pgx/v5/stdlib" // to create the test schema
+
+	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
 // TestReplicasShareAPostgresStore runs two keyless up processes on one PostgreSQL
 // store (their own data directories, one KEK): what one provisions the other serves,
 // and session credentials sealed by one are accepted by the other.
 func TestReplicasShareAPostgresStore(t *testing.T) {
-	base := os.Getenv("KEYLESS_TEST_POSTGRES_DSN")
-	if base == "" {
-		t.Skip("set KEYLESS_TEST_POSTGRES_DSN (make test does when PostgreSQL answers on 127.0.0.1:5432)")
-	}
+	base := testenv.Getenv(t, "KEYLESS_TEST_POSTGRES_DSN", "make test sets it when PostgreSQL answers on 127.0.0.1:5432")
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
 // TestExecHelperProcess is not a test: run by TestExecWhoamiInChild as the child of
@@ -33,11 +34,7 @@ func TestExecHelperProcess(t *testing.T) {
 
 func needSh(t *testing.T) string {
 	t.Helper()
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	return sh
+	return testenv.LookPath(t, "sh")
 }
 
 func execArgs(st *loginSTSStub, cmd ...string) []string {
