@@ -39,16 +39,36 @@ type Check struct {
 	ID       string `json:"id"`
 	Status   Status `json:"status"`
 	Title    string `json:"title"`
-	Expected string `json:"expected,omitempty"`
-	Actual   string `json:"actual,omitempty"`
+	Expected Value  `json:"expected,omitzero"`
+	Actual   Value  `json:"actual,omitzero"`
 	Fix      string `json:"fix,omitempty"`
 }
 
+// Verdict is the answer to "would STS admit this token?".
+type Verdict string
+
+// Verdicts.
+const (
+	// VerdictAdmitted: STS would return credentials.
+	VerdictAdmitted Verdict = "ADMITTED"
+	// VerdictDenied: STS would refuse the token, whatever the values explain does
+	// not know.
+	VerdictDenied Verdict = "DENIED"
+	// VerdictUndetermined: the answer depends on request values explain does not
+	// know (Report.Unknown), such as the address the step calls STS from.
+	VerdictUndetermined Verdict = "UNDETERMINED"
+)
+
 // Report is the outcome of Run.
 type Report struct {
-	RoleARN  string  `json:"roleArn"`
-	Admitted bool    `json:"admitted"`
-	Checks   []Check `json:"checks"`
+	RoleARN string  `json:"roleArn"`
+	Verdict Verdict `json:"verdict"`
+	// Admitted is Verdict == VerdictAdmitted.
+	Admitted bool `json:"admitted"`
+	// Unknown names the condition keys whose unknown values leave the verdict
+	// undetermined (e.g. "aws:SourceIp"); empty unless Verdict is VerdictUndetermined.
+	Unknown []string `json:"unknown,omitempty"`
+	Checks  []Check  `json:"checks"`
 }
 
 // SignatureChecker verifies a token's signature against its issuer's published keys
@@ -82,29 +102,44 @@ type Input struct {
 // Skew is the clock skew STS allows on exp.
 const Skew = 5 * time.Minute
 
-// Run performs every check it can and reports them in STS's order.
+// Run performs every check it can and reports them in STS's order. The verdict is
+// DENIED when a check fails, UNDETERMINED when no check fails but the trust policy's
+// answer depends on request values Input leaves unknown (SourceIP, SessionName), and
+// ADMITTED otherwise.
 func Run(ctx context.Context, in Input) Report {
-	r := Report{RoleARN: in.RoleARN, Admitted: true}
-	add := func(c Check) {
-		if c.Status == Fail {
-			r.Admitted = false
-		}
-		r.Checks = append(r.Checks, c)
+	r := Report{RoleARN: in.RoleARN}
+	r.Unknown = run(ctx, in, &r)
+	failed := slices.ContainsFunc(r.Checks, func(c Check) bool { return c.Status == Fail })
+	switch {
+	case failed:
+		r.Verdict, r.Unknown = VerdictDenied, nil
+	case len(r.Unknown) > 0:
+		r.Verdict = VerdictUndetermined
+	default:
+		r.Verdict = VerdictAdmitted
 	}
+	r.Admitted = r.Verdict == VerdictAdmitted
+	return r
+}
+
+// run adds the checks to r and returns the unknown condition keys the trust
+// policy's answer depends on.
+func run(ctx context.Context, in Input, r *Report) []string {
+	add := func(c Check) { r.Checks = append(r.Checks, c) }
 	if strings.TrimSpace(in.Token) == "" {
 		src := in.TokenSource
 		if src == "" {
 			src = "the step's environment"
 		}
-		add(Check{ID: "token", Status: Fail, Title: "the step has a web identity token", Expected: "an OpenID Connect token", Actual: "no token in " + src,
+		add(Check{ID: "token", Status: Fail, Title: "the step has a web identity token", Expected: phrase("an OpenID Connect token"), Actual: phrase("no token in " + src),
 			Fix: "add `oidc: true` to the step in bitbucket-pipelines.yml (Bitbucket sets BITBUCKET_STEP_OIDC_TOKEN only for such steps); on GitHub Actions grant `permissions: id-token: write`; on GitLab declare `id_tokens:`"})
-		return r
+		return nil
 	}
 	_, claims, err := oidc.ParseUnverified(in.Token)
 	if err != nil {
-		add(Check{ID: "token", Status: Fail, Title: "the token is a JWT", Expected: "a compact JWS (three base64url parts)", Actual: "not a JWT",
+		add(Check{ID: "token", Status: Fail, Title: "the token is a JWT", Expected: phrase("a compact JWS (three base64url parts)"), Actual: phrase("not a JWT"),
 			Fix: "pass the step's OIDC token itself (e.g. $BITBUCKET_STEP_OIDC_TOKEN), not an access token or a file name"})
-		return r
+		return nil
 	}
 	add(Check{ID: "token", Status: Pass, Title: "the token is a JWT"})
 	tok := readClaims(claims)
@@ -133,10 +168,10 @@ func Run(ctx context.Context, in Input) Report {
 		if !strings.HasPrefix(tok.iss, "https://") {
 			fix = "AWS accepts only https issuers; the identity provider must publish an https issuer URL"
 		}
-		add(Check{ID: "issuer", Status: Fail, Title: "the issuer is registered as an IAM OIDC provider", Expected: "one of " + quoteList(registered), Actual: quote(tok.iss), Fix: fix})
-		return r
+		add(Check{ID: "issuer", Status: Fail, Title: "the issuer is registered as an IAM OIDC provider", Expected: oneOf(registered), Actual: str(tok.iss), Fix: fix})
+		return nil
 	}
-	add(Check{ID: "issuer", Status: Pass, Title: "the issuer is registered as an IAM OIDC provider", Actual: provider.ARN})
+	add(Check{ID: "issuer", Status: Pass, Title: "the issuer is registered as an IAM OIDC provider", Actual: phrase(provider.ARN)})
 
 	// Audience.
 	var matchedAud string
@@ -148,20 +183,20 @@ func Run(ctx context.Context, in Input) Report {
 	}
 	switch {
 	case len(tok.aud) == 0:
-		add(Check{ID: "audience", Status: Fail, Title: "the token's audience is a client ID of the provider", Expected: "one of " + quoteList(provider.ClientIDs), Actual: "no aud claim",
+		add(Check{ID: "audience", Status: Fail, Title: "the token's audience is a client ID of the provider", Expected: oneOf(provider.ClientIDs), Actual: phrase("no aud claim"),
 			Fix: "the identity provider must put an aud claim in the token"})
 	case matchedAud == "":
-		add(Check{ID: "audience", Status: Fail, Title: "the token's audience is a client ID of the provider", Expected: "one of " + quoteList(provider.ClientIDs), Actual: quoteList(tok.aud),
+		add(Check{ID: "audience", Status: Fail, Title: "the token's audience is a client ID of the provider", Expected: oneOf(provider.ClientIDs), Actual: list(tok.aud),
 			Fix: fmt.Sprintf("add the token's audience to the provider (aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn %s --client-id %s), or request the audience %s in the pipeline", provider.ARN, tok.aud[0], firstOr(provider.ClientIDs, "<client id>"))})
 	default:
-		add(Check{ID: "audience", Status: Pass, Title: "the token's audience is a client ID of the provider", Actual: quote(matchedAud)})
+		add(Check{ID: "audience", Status: Pass, Title: "the token's audience is a client ID of the provider", Actual: str(matchedAud)})
 	}
 
 	// Signature.
 	if in.Signature == nil {
 		add(Check{ID: "signature", Status: Skip, Title: "the signature verifies against the issuer's keys", Fix: "pass --verify to fetch the issuer's keys"})
 	} else if err := in.Signature.CheckSignature(ctx, in.Token, *provider); err != nil {
-		c := Check{ID: "signature", Status: Fail, Title: "the signature verifies against the issuer's keys", Actual: errMessage(err)}
+		c := Check{ID: "signature", Status: Fail, Title: "the signature verifies against the issuer's keys", Actual: phrase(errMessage(err))}
 		var oe *oidc.Error
 		switch {
 		case errors.As(err, &oe) && oe.Reason == oidc.ReasonThumbprint:
@@ -182,20 +217,22 @@ func Run(ctx context.Context, in Input) Report {
 		now = time.Now()
 	}
 	exp := time.Unix(tok.exp, 0).UTC()
+	// STS refuses a token once now minus the skew has reached exp (whole seconds).
+	bound := time.Unix(now.Unix(), 0).UTC().Add(-Skew)
 	switch {
 	case tok.exp == 0:
-		add(Check{ID: "expiry", Status: Fail, Title: "the token has not expired", Actual: "no exp claim", Fix: "the identity provider must set exp"})
-	case now.After(exp.Add(Skew)):
-		add(Check{ID: "expiry", Status: Fail, Title: "the token has not expired", Expected: "exp after " + now.UTC().Format(time.RFC3339) + " (5 minutes of skew allowed)",
-			Actual: fmt.Sprintf("expired at %s, %s ago", exp.Format(time.RFC3339), now.Sub(exp).Round(time.Second)),
-			Fix:    "get a fresh token: step tokens live one hour, so exchange them when the step starts (keyless exec refreshes them for long jobs)"})
+		add(Check{ID: "expiry", Status: Fail, Title: "the token has not expired", Actual: phrase("no exp claim"), Fix: "the identity provider must set exp"})
+	case !exp.After(bound):
+		add(Check{ID: "expiry", Status: Fail, Title: "the token has not expired",
+			Expected: phrase(fmt.Sprintf("exp after %s (now minus the %s of clock skew STS allows)", bound.Format(time.RFC3339), skewWords(Skew))),
+			Actual:   phrase(fmt.Sprintf("expired at %s, %s ago", exp.Format(time.RFC3339), now.Sub(exp).Round(time.Second))),
+			Fix:      "get a fresh token: step tokens live one hour, so exchange them when the step starts (keyless exec refreshes them for long jobs)"})
 	default:
-		add(Check{ID: "expiry", Status: Pass, Title: "the token has not expired", Actual: "expires " + exp.Format(time.RFC3339)})
+		add(Check{ID: "expiry", Status: Pass, Title: "the token has not expired", Actual: phrase("expires " + exp.Format(time.RFC3339))})
 	}
 
 	// Trust policy.
-	trustChecks(&r, add, in, provider, tok, matchedAud, now)
-	return r
+	return trustChecks(r, add, in, provider, tok, matchedAud, now)
 }
 
 // token holds the claims explain looks at.
@@ -252,12 +289,42 @@ func TrustContext(providerURL, providerARN, audience, sub, azp string, amr []str
 	return c
 }
 
-func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok token, aud string, now time.Time) {
+// contextKeys are the request values of the trust context that explain may not know,
+// with the flag that supplies each.
+var contextKeys = []struct {
+	key, flag, what string
+	known           func(Input) bool
+}{
+	{"aws:SourceIp", "--source-ip ADDRESS", "the address the step calls STS from", func(in Input) bool { return in.SourceIP != "" }},
+	{"sts:RoleSessionName", "--session-name NAME", "the RoleSessionName the step passes", func(in Input) bool { return in.SessionName != "" }},
+}
+
+// unknownKey returns the index in contextKeys of key when its value is unknown.
+func unknownKey(in Input, key string) (int, bool) {
+	for i, k := range contextKeys {
+		if strings.EqualFold(k.key, key) && !k.known(in) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// outcome is whether a statement applies to the request: yes, no, or maybe (only
+// conditions on unknown values stand between it and applying).
+type outcome uint8
+
+const (
+	applies outcome = iota
+	doesNotApply
+	mayApply
+)
+
+func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok token, aud string, now time.Time) []string {
 	const title = "the role's trust policy allows this token"
 	doc, err := policy.Parse([]byte(in.TrustPolicy), policy.KindTrust, policy.WithMaxSize(1<<20))
 	if err != nil {
-		add(Check{ID: "trust", Status: Fail, Title: "the role's trust policy is valid", Actual: err.Error(), Fix: "fix the trust policy: keyless policy validate FILE"})
-		return
+		add(Check{ID: "trust", Status: Fail, Title: "the role's trust policy is valid", Actual: phrase(err.Error()), Fix: "fix the trust policy: keyless policy validate FILE"})
+		return nil
 	}
 	if aud == "" && len(tok.aud) > 0 {
 		aud = tok.aud[0]
@@ -265,11 +332,14 @@ func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok tok
 	ctx := TrustContext(p.URL, p.ARN, aud, tok.sub, tok.azp, tok.amr, in.SessionName, in.SourceIP, now)
 	res := policy.Evaluate(policy.Request{Principal: p.ARN, PrincipalType: "Federated", Action: "sts:AssumeRoleWithWebIdentity", Context: ctx}, policy.Input{Resource: doc})
 
-	// Report the conditions of the statements that name this provider and action.
+	// Report the conditions of the statements that name this provider and action, and
+	// find out whether values explain does not know could change the decision.
 	relevant := 0
+	var allowYes, allowMaybe, denyYes, denyMaybe bool
+	unknownUsed := make([]bool, len(contextKeys))
 	for i := range res.Explain.Statements {
 		st := &res.Explain.Statements[i]
-		if st.Principal != policy.MatchYes || st.Action != policy.MatchYes {
+		if st.Principal != policy.MatchYes || st.Action != policy.MatchYes || st.Resource == policy.MatchNo {
 			continue
 		}
 		relevant++
@@ -277,36 +347,83 @@ func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok tok
 		if st.Sid != "" {
 			name = fmt.Sprintf("statement %q", st.Sid)
 		}
+		// A statement applies when every condition holds: it does not when a known
+		// condition fails, and may when only conditions on unknown values stand in
+		// the way.
+		out := applies
+		var unknownHere []int
+		for _, c := range st.Conditions {
+			if k, ok := unknownKey(in, c.Key); ok {
+				unknownHere = append(unknownHere, k)
+				if out == applies {
+					out = mayApply
+				}
+			} else if !c.Matched {
+				out = doesNotApply
+			}
+		}
+		// An Allow's condition fails when it does not hold; a Deny's conditions fail
+		// (they are why the token is refused) when the Deny surely applies.
 		for _, c := range st.Conditions {
 			chk := Check{ID: "condition", Status: Pass, Title: fmt.Sprintf("%s (%s): %s on %s", name, st.Effect, c.Operator, c.Key),
-				Expected: quoteList(c.PolicyValues), Actual: requestValues(c, in.SourceIP)}
-			wantMatch := st.Effect == policy.Allow
-			if c.Matched != wantMatch {
-				chk.Status = Fail
-				chk.Fix = conditionFix(c, tok, p, in.SourceIP, st.Effect)
-			}
-			if c.Key == "aws:SourceIp" && in.SourceIP == "" {
+				Expected: list(c.PolicyValues), Actual: requestValues(c, in)}
+			if k, ok := unknownKey(in, c.Key); ok {
 				chk.Status = Skip
-				chk.Fix = "pass --source-ip with the address the step calls STS from"
+				chk.Fix = fmt.Sprintf("pass %s with %s", strings.Fields(contextKeys[k].flag)[0], contextKeys[k].what)
+			} else if st.Effect == policy.Allow && !c.Matched || st.Effect == policy.Deny && out == applies {
+				chk.Status = Fail
+				chk.Fix = conditionFix(c, tok, p, in, st.Effect)
 			}
 			add(chk)
+		}
+		if out == mayApply {
+			for _, k := range unknownHere {
+				unknownUsed[k] = true
+			}
+		}
+		switch {
+		case st.Effect == policy.Deny && out == applies:
+			denyYes = true
+		case st.Effect == policy.Deny && out == mayApply:
+			denyMaybe = true
+		case out == applies:
+			allowYes = true
+		case out == mayApply:
+			allowMaybe = true
 		}
 	}
 	if relevant == 0 {
 		add(Check{ID: "trust", Status: Fail, Title: "a trust statement names this provider and sts:AssumeRoleWithWebIdentity",
-			Expected: "Principal {\"Federated\": " + quote(p.ARN) + "} with Action sts:AssumeRoleWithWebIdentity", Actual: "no statement does",
+			Expected: phrase("Principal {\"Federated\": " + quote(p.ARN) + "} with Action sts:AssumeRoleWithWebIdentity"), Actual: phrase("no statement does"),
 			Fix: "add a statement with that Principal and Action to the role's trust policy"})
-		return
+		return nil
 	}
-	c := Check{ID: "trust", Status: Pass, Title: title, Actual: res.Decision.String()}
+	// Undetermined: no Deny surely applies, and either no Allow surely applies but one
+	// may, or some Allow may apply while a Deny may too.
+	if !denyYes && (allowMaybe && !allowYes || denyMaybe && (allowYes || allowMaybe)) {
+		var keys, flags, whats []string
+		for k, used := range unknownUsed {
+			if used {
+				keys = append(keys, contextKeys[k].key)
+				flags = append(flags, contextKeys[k].flag)
+				whats = append(whats, contextKeys[k].what)
+			}
+		}
+		add(Check{ID: "trust", Status: Skip, Title: title,
+			Actual: phrase("undetermined: the decision depends on " + strings.Join(keys, " and ") + ", which explain does not know"),
+			Fix:    "pass " + strings.Join(flags, " and ") + " (" + strings.Join(whats, "; ") + ")"})
+		return keys
+	}
+	c := Check{ID: "trust", Status: Pass, Title: title, Actual: phrase(res.Decision.String())}
 	if res.Decision != policy.Allowed {
 		c.Status = Fail
-		c.Actual = res.Decision.String() + ": STS answers AccessDenied (403) Not authorized to perform sts:AssumeRoleWithWebIdentity"
+		c.Actual = phrase(res.Decision.String() + ": STS answers AccessDenied (403) Not authorized to perform sts:AssumeRoleWithWebIdentity")
 		if !hasFailedCondition(r) {
 			c.Fix = res.Explain.String()
 		}
 	}
 	add(c)
+	return nil
 }
 
 func hasFailedCondition(r *Report) bool {
@@ -318,23 +435,23 @@ func hasFailedCondition(r *Report) bool {
 	return false
 }
 
-func requestValues(c policy.ConditionTrace, sourceIP string) string {
+func requestValues(c policy.ConditionTrace, in Input) Value {
+	if k, ok := unknownKey(in, c.Key); ok {
+		return phrase("unknown (no " + strings.Fields(contextKeys[k].flag)[0] + ")")
+	}
 	if !c.KeyPresent {
-		if c.Key == "aws:SourceIp" && sourceIP == "" {
-			return "unknown (no --source-ip)"
-		}
-		return "absent"
+		return phrase("absent")
 	}
 	if len(c.RequestValues) == 1 {
-		return quote(c.RequestValues[0])
+		return str(c.RequestValues[0])
 	}
-	return quoteList(c.RequestValues)
+	return list(c.RequestValues)
 }
 
 var bracedUUIDs = regexp.MustCompile(`\{[^{}]*\}`)
 
 // conditionFix turns a failed condition into advice a person can act on.
-func conditionFix(c policy.ConditionTrace, tok token, p *oidc.Provider, sourceIP string, effect policy.Effect) string {
+func conditionFix(c policy.ConditionTrace, tok token, p *oidc.Provider, in Input, effect policy.Effect) string {
 	key := strings.ToLower(c.Key)
 	if effect == policy.Deny {
 		return fmt.Sprintf("a Deny statement's %s on %s matched this request; the role refuses it on purpose", c.Operator, c.Key)
@@ -345,9 +462,9 @@ func conditionFix(c policy.ConditionTrace, tok token, p *oidc.Provider, sourceIP
 	case key == strings.ToLower(p.URL+":aud"):
 		return fmt.Sprintf("the policy wants aud %s; this token's audience is %s: align the condition with the provider's client ID or request that audience in the pipeline", quoteList(c.PolicyValues), quoteList(tok.aud))
 	case key == "aws:sourceip":
-		return fmt.Sprintf("the step calls STS from %s, outside the allowed list: run the step from an allowed address (on Bitbucket, `atlassian-ip-ranges: true` on 4x/8x steps) or add %s/32 to the list", sourceIP, sourceIP)
+		return fmt.Sprintf("the step calls STS from %s, outside the allowed list: run the step from an allowed address (on Bitbucket, `atlassian-ip-ranges: true` on 4x/8x steps) or add %s/32 to the list", in.SourceIP, in.SourceIP)
 	}
-	return fmt.Sprintf("%s on %s wants %s; the request has %s", c.Operator, c.Key, quoteList(c.PolicyValues), requestValues(c, sourceIP))
+	return fmt.Sprintf("%s on %s wants %s; the request has %s", c.Operator, c.Key, quoteList(c.PolicyValues), requestValues(c, in))
 }
 
 // subFix compares Bitbucket-shaped sub patterns ({repo}:* or {repo}:{env}:*) with the
@@ -386,25 +503,42 @@ func subFix(patterns []string, sub string) string {
 	return fmt.Sprintf("the policy admits sub like %s; this token's sub is %q", quoteList(patterns), sub)
 }
 
-// WriteText renders the report for people.
+// WriteText renders the report for people. A field spanning several lines keeps
+// every line aligned under its first.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Would this token assume %s?\n", r.RoleARN)
+	field := func(label, text string) {
+		const indent = "        "
+		fmt.Fprintf(&b, "%s%-10s%s\n", indent, label, strings.ReplaceAll(text, "\n", "\n"+indent+strings.Repeat(" ", 10)))
+	}
 	for _, c := range r.Checks {
 		fmt.Fprintf(&b, "  %s  %s\n", c.Status, c.Title)
-		if c.Status != Pass && c.Expected != "" {
-			fmt.Fprintf(&b, "        expected: %s\n", c.Expected)
+		if c.Status != Pass && !c.Expected.IsZero() {
+			field("expected:", c.Expected.String())
 		}
-		if c.Actual != "" && (c.Status != Pass || c.ID == "issuer") {
-			fmt.Fprintf(&b, "        actual:   %s\n", c.Actual)
+		if !c.Actual.IsZero() && (c.Status != Pass || c.ID == "issuer") {
+			field("actual:", c.Actual.String())
 		}
 		if c.Status != Pass && c.Fix != "" {
-			fmt.Fprintf(&b, "        fix:      %s\n", c.Fix)
+			field("fix:", c.Fix)
 		}
 	}
-	if r.Admitted {
+	switch {
+	case r.Verdict == VerdictUndetermined:
+		var flags []string
+		for _, k := range r.Unknown {
+			for _, ck := range contextKeys {
+				if strings.EqualFold(ck.key, k) {
+					flags = append(flags, ck.flag)
+				}
+			}
+		}
+		fmt.Fprintf(&b, "Result: UNDETERMINED — STS's answer depends on %s, which explain does not know: pass %s to decide.\n",
+			strings.Join(r.Unknown, " and "), strings.Join(flags, " and "))
+	case r.Admitted:
 		b.WriteString("Result: ADMITTED — STS would return credentials for this token.\n")
-	} else {
+	default:
 		b.WriteString("Result: DENIED — STS would refuse this token.\n")
 	}
 	_, err := io.WriteString(w, b.String())

@@ -101,6 +101,26 @@ func (w *world) trust(cond map[string]any) string {
 	return string(b)
 }
 
+// stmt is a trust statement for the world's provider; cond may be nil.
+func stmt(sid, effect string, cond map[string]any) map[string]any {
+	s := map[string]any{"Sid": sid, "Effect": effect, "Action": "sts:AssumeRoleWithWebIdentity"}
+	if cond != nil {
+		s["Condition"] = cond
+	}
+	return s
+}
+
+// policy is a trust policy of the statements, each naming the world's provider.
+func (w *world) policy(stmts ...map[string]any) string {
+	var list []any
+	for _, s := range stmts {
+		s["Principal"] = map[string]any{"Federated": w.provider.ARN}
+		list = append(list, s)
+	}
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": list})
+	return string(b)
+}
+
 func TestExplainGoldens(t *testing.T) {
 	w := newWorld(t)
 	u := w.provider.URL
@@ -112,22 +132,28 @@ func TestExplainGoldens(t *testing.T) {
 	ipPolicy := w.trust(map[string]any{"StringEquals": aud, "IpAddress": map[string]any{"aws:SourceIp": []string{"34.199.54.113/32", "34.232.25.90/32"}}})
 	role := "arn:aws:iam::000000000000:role/deploy"
 
+	denyAll := w.policy(
+		stmt("RepoOnly", "Allow", map[string]any{"StringEquals": aud, "StringLike": map[string]any{u + ":sub": web + ":*"}}),
+		stmt("NoOne", "Deny", nil))
+
 	cases := []struct {
-		name     string
-		in       explain.Input
-		admitted bool
+		name    string
+		in      explain.Input
+		verdict explain.Verdict
 	}{
-		{"admitted", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", Environment: "production"}), TrustPolicy: envPolicy}, true},
-		{"wrong-repository", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "api"}), TrustPolicy: repoPolicy}, false},
-		{"wrong-environment", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", Environment: "staging"}), TrustPolicy: envPolicy}, false},
-		{"no-environment", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: envPolicy}, false},
-		{"wrong-audience", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", Audiences: []string{"sts.amazonaws.com"}}), TrustPolicy: repoPolicy}, false},
-		{"unregistered-issuer", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: repoPolicy, Providers: []oidc.Provider{}}, false},
-		{"expired", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", TTL: issuer.Duration(15 * time.Minute)}), TrustPolicy: repoPolicy, Now: t0.Add(2 * time.Hour)}, false},
-		{"source-ip-outside", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: ipPolicy, SourceIP: "203.0.113.7"}, false},
-		{"source-ip-allowed", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: ipPolicy, SourceIP: "34.232.25.90"}, true},
-		{"no-oidc-step", explain.Input{Token: "", TokenSource: "BITBUCKET_STEP_OIDC_TOKEN", TrustPolicy: repoPolicy}, false},
-		{"tampered", explain.Input{Token: tamper(w.mint(t, issuer.MintRequest{Repository: "web"})), TrustPolicy: repoPolicy}, false},
+		{"admitted", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", Environment: "production"}), TrustPolicy: envPolicy}, explain.VerdictAdmitted},
+		{"wrong-repository", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "api"}), TrustPolicy: repoPolicy}, explain.VerdictDenied},
+		{"wrong-environment", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", Environment: "staging"}), TrustPolicy: envPolicy}, explain.VerdictDenied},
+		{"no-environment", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: envPolicy}, explain.VerdictDenied},
+		{"wrong-audience", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", Audiences: []string{"sts.amazonaws.com"}}), TrustPolicy: repoPolicy}, explain.VerdictDenied},
+		{"unregistered-issuer", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: repoPolicy, Providers: []oidc.Provider{}}, explain.VerdictDenied},
+		{"expired", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web", TTL: issuer.Duration(15 * time.Minute)}), TrustPolicy: repoPolicy, Now: t0.Add(2 * time.Hour)}, explain.VerdictDenied},
+		{"source-ip-outside", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: ipPolicy, SourceIP: "203.0.113.7"}, explain.VerdictDenied},
+		{"source-ip-allowed", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: ipPolicy, SourceIP: "34.232.25.90"}, explain.VerdictAdmitted},
+		{"source-ip-unknown", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: ipPolicy}, explain.VerdictUndetermined},
+		{"explicit-deny", explain.Input{Token: w.mint(t, issuer.MintRequest{Repository: "web"}), TrustPolicy: denyAll}, explain.VerdictDenied},
+		{"no-oidc-step", explain.Input{Token: "", TokenSource: "BITBUCKET_STEP_OIDC_TOKEN", TrustPolicy: repoPolicy}, explain.VerdictDenied},
+		{"tampered", explain.Input{Token: tamper(w.mint(t, issuer.MintRequest{Repository: "web"})), TrustPolicy: repoPolicy}, explain.VerdictDenied},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,8 +167,8 @@ func TestExplainGoldens(t *testing.T) {
 			}
 			in.Signature = jwksChecker{w.keys}
 			rep := explain.Run(context.Background(), in)
-			if rep.Admitted != tc.admitted {
-				t.Errorf("admitted = %v, want %v", rep.Admitted, tc.admitted)
+			if rep.Verdict != tc.verdict || rep.Admitted != (tc.verdict == explain.VerdictAdmitted) {
+				t.Errorf("verdict %s (admitted %v), want %s", rep.Verdict, rep.Admitted, tc.verdict)
 			}
 			var text bytes.Buffer
 			if err := rep.WriteText(&text); err != nil {

@@ -20,8 +20,17 @@ type Inspection struct {
 	// ConditionKeys are the AWS condition keys STS derives from the token for the
 	// provider registered at the token's issuer.
 	ConditionKeys map[string][]string `json:"conditionKeys"`
-	// Verified is set when the signature was checked: "ok" or the failure.
+	// Verified is set when the token was verified: "ok", or what went wrong
+	// ("valid, but the token expired at …", "FAILED: …", "not checked: …").
 	Verified string `json:"verified,omitempty"`
+	// Verification is the outcome of verifying the token, when it was.
+	Verification *Verification `json:"verification,omitempty"`
+}
+
+// SetVerification records the outcome of VerifyToken.
+func (in *Inspection) SetVerification(v Verification) {
+	in.Verification = &v
+	in.Verified = v.Summary()
 }
 
 // Inspect decodes a token without verifying it.

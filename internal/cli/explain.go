@@ -1,21 +1,17 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-dev/keyless/awsconfig"
 	"github.com/keyless-dev/keyless/client"
 	"github.com/keyless-dev/keyless/explain"
 	"github.com/keyless-dev/keyless/oidc"
@@ -36,11 +32,16 @@ func newExplainCmd(s Streams) *cobra.Command {
 among the provider's client IDs, signature, expiry, each trust-policy condition — and
 print PASS or FAIL for each with expected against actual and a concrete fix.
 
-The role's trust policy comes from IAM GetRole (with the default AWS credential chain,
-or the root credentials of a sourced keyless env file), or from --trust-policy. The
-provider comes from IAM, or from --provider-url and --client-id. The token comes from
---token, --token-file, --token-env or BITBUCKET_STEP_OIDC_TOKEN.
-Exit status 0 when the token would be admitted, 1 when not.`,
+The role's trust policy comes from IAM GetRole (with your AWS credentials, or else the
+root credentials of a sourced keyless env file), or from --trust-policy. The provider
+comes from IAM, or from --provider-url and --client-id. The token comes from --token,
+--token-file, --token-env or BITBUCKET_STEP_OIDC_TOKEN.
+
+Conditions on values explain is not given — aws:SourceIp without --source-ip,
+sts:RoleSessionName without --session-name — are SKIP; when the answer depends on them
+the result is UNDETERMINED and says what to pass.
+
+Exit status: 0 admitted, 1 denied, 2 undetermined.`,
 		Example: `  keyless explain --role-arn arn:aws:iam::123456789012:role/deploy
   keyless explain --role-arn arn:aws:iam::123456789012:role/deploy --token-file web-identity-token --source-ip 34.199.54.113
   keyless explain --role-arn arn:aws:iam::123456789012:role/deploy --trust-policy trust.json \
@@ -69,14 +70,16 @@ Exit status 0 when the token would be admitted, 1 when not.`,
 			default:
 				in.Token = os.Getenv("BITBUCKET_STEP_OIDC_TOKEN")
 			}
-			var iamClient *iam.Client
-			needIAM := trustFile == "" || providerURL == ""
-			if needIAM {
-				cfg, err := awsConfig(ctx)
+			var reader explain.IAMReader
+			if trustFile == "" || providerURL == "" {
+				cfg, err := awsconfig.Load(ctx, os.Getenv)
+				if errors.Is(err, awsconfig.ErrNoCredentials) {
+					return errors.New("no AWS credentials to read the role and its provider from IAM: source the env file keyless up wrote (. .keyless/env), set AWS credentials, or pass --trust-policy FILE and --provider-url URL")
+				}
 				if err != nil {
 					return err
 				}
-				iamClient = iam.NewFromConfig(cfg)
+				reader.Client = iam.NewFromConfig(cfg)
 			}
 			if trustFile != "" {
 				b, err := os.ReadFile(trustFile)
@@ -85,9 +88,9 @@ Exit status 0 when the token would be admitted, 1 when not.`,
 				}
 				in.TrustPolicy = string(b)
 			} else {
-				doc, err := trustPolicyOf(ctx, iamClient, roleARN)
+				doc, err := reader.TrustPolicy(ctx, roleARN)
 				if err != nil {
-					return err
+					return fmt.Errorf("%w (or pass --trust-policy FILE)", err)
 				}
 				in.TrustPolicy = doc
 			}
@@ -96,9 +99,9 @@ Exit status 0 when the token would be admitted, 1 when not.`,
 				acct := client.ARNAccount(roleARN)
 				in.Providers = []oidc.Provider{{URL: u, ARN: "arn:aws:iam::" + acct + ":oidc-provider/" + u, ClientIDs: clientIDs}}
 			} else {
-				ps, err := providersOf(ctx, iamClient)
+				ps, err := reader.Providers(ctx)
 				if err != nil {
-					return err
+					return fmt.Errorf("%w (or pass --provider-url and --client-id)", err)
 				}
 				in.Providers = ps
 			}
@@ -119,10 +122,13 @@ Exit status 0 when the token would be admitted, 1 when not.`,
 			} else if err := rep.WriteText(s.Out); err != nil {
 				return err
 			}
-			if !rep.Admitted {
-				return &ExitError{Code: 1}
+			switch rep.Verdict {
+			case explain.VerdictAdmitted:
+				return nil
+			case explain.VerdictUndetermined:
+				return &ExitError{Code: 2}
 			}
-			return nil
+			return &ExitError{Code: 1}
 		},
 	}
 	f := cmd.Flags()
@@ -139,51 +145,4 @@ Exit status 0 when the token would be admitted, 1 when not.`,
 	f.StringVar(&caFile, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "extra PEM CA bundle to trust for the issuer (default $KEYLESS_CA_BUNDLE)")
 	f.StringVar(&output, "output", "text", "output: text or json")
 	return cmd
-}
-
-// awsConfig is the default AWS configuration; with a keyless env file sourced and no
-// AWS credentials of its own, it signs with the local root credentials.
-func awsConfig(ctx context.Context) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-		opts = append(opts, config.WithRegion("us-east-1"))
-	}
-	if id, secret := os.Getenv("KEYLESS_ROOT_ACCESS_KEY_ID"), os.Getenv("KEYLESS_ROOT_SECRET_ACCESS_KEY"); id != "" && secret != "" &&
-		os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" && os.Getenv("AWS_ROLE_ARN") == "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return cfg, nil
-}
-
-func trustPolicyOf(ctx context.Context, c *iam.Client, roleARN string) (string, error) {
-	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
-	out, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	if err != nil {
-		return "", fmt.Errorf("read the trust policy of %s with iam:GetRole (or pass --trust-policy FILE): %w", roleARN, err)
-	}
-	doc := aws.ToString(out.Role.AssumeRolePolicyDocument)
-	if dec, err := url.QueryUnescape(doc); err == nil {
-		doc = dec // IAM returns the document percent-encoded
-	}
-	return doc, nil
-}
-
-func providersOf(ctx context.Context, c *iam.Client) ([]oidc.Provider, error) {
-	list, err := c.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
-	if err != nil {
-		return nil, fmt.Errorf("list IAM OIDC providers (or pass --provider-url and --client-id): %w", err)
-	}
-	var out []oidc.Provider
-	for _, e := range list.OpenIDConnectProviderList {
-		p, err := c.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: e.Arn})
-		if err != nil {
-			return nil, fmt.Errorf("read IAM OIDC provider %s: %w", aws.ToString(e.Arn), err)
-		}
-		out = append(out, oidc.Provider{ARN: aws.ToString(e.Arn), URL: aws.ToString(p.Url), ClientIDs: p.ClientIDList, Thumbprints: p.ThumbprintList})
-	}
-	return out, nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -39,9 +38,15 @@ func newTokenInspectCmd(s Streams) *cobra.Command {
 		Short: "Show a token's header, claims and the AWS condition keys it yields",
 		Long: `Decode a web identity token and show its header and claims (times relative to now)
 and the condition keys STS derives from it, such as <issuer>:sub. With --verify the
-signature is checked against the issuer's discovery document and keys over HTTPS. The
-token itself is never printed. Without an argument the token comes from
-BITBUCKET_STEP_OIDC_TOKEN; "-" reads it from standard input.`,
+signature is checked against the issuer's discovery document and keys over HTTPS, and
+the token's lifetime against now (with STS's 5 minutes of clock skew); when that fails
+the command exits 1 and says why: expired or not yet valid (the signature being
+valid), a kid the issuer does not publish, a bad signature, or an issuer that cannot
+be reached. The token itself is never printed.
+
+The token is the argument; "-" reads it from standard input; without an argument it is
+read from standard input when that is not a terminal and holds one, and otherwise comes
+from BITBUCKET_STEP_OIDC_TOKEN.`,
 		Example: `  keyless token inspect "$BITBUCKET_STEP_OIDC_TOKEN"
   keyless token mint --repository web | keyless token inspect - --verify
   keyless token inspect --output json < token.jwt`,
@@ -59,10 +64,14 @@ BITBUCKET_STEP_OIDC_TOKEN; "-" reads it from standard input.`,
 				return fmt.Errorf("%w (is it the step's OIDC token?)", err)
 			}
 			if verify {
-				in.Verified = "ok"
-				if err := verifyToken(cmd.Context(), raw, caFile); err != nil {
-					in.Verified = "FAILED: " + err.Error()
-					defer func() { fmt.Fprintln(s.Err, "keyless: token signature did not verify") }()
+				pool, err := certPool(caFile)
+				if err != nil {
+					return err
+				}
+				v := explain.VerifyToken(cmd.Context(), raw, oidc.Config{RootCAs: pool})
+				in.SetVerification(v)
+				if !v.OK() {
+					defer func() { fmt.Fprintln(s.Err, "keyless: "+v.Message) }()
 				}
 			}
 			if output == "json" {
@@ -74,35 +83,45 @@ BITBUCKET_STEP_OIDC_TOKEN; "-" reads it from standard input.`,
 			} else if err := in.WriteText(s.Out); err != nil {
 				return err
 			}
-			if strings.HasPrefix(in.Verified, "FAILED") {
+			if in.Verification != nil && !in.Verification.OK() {
 				return &ExitError{Code: 1}
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&verify, "verify", false, "verify the signature against the issuer's published keys")
+	cmd.Flags().BoolVar(&verify, "verify", false, "verify the signature against the issuer's published keys, and the lifetime against now")
 	cmd.Flags().StringVar(&output, "output", "text", "output: text or json")
 	cmd.Flags().StringVar(&caFile, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "extra PEM CA bundle to trust for the issuer (default $KEYLESS_CA_BUNDLE)")
 	return cmd
 }
 
-// readTokenArg reads a token from the argument, standard input ("-") or
+// readTokenArg reads the token of `token inspect`, first found of: the argument; "-",
+// standard input; standard input when it is not a terminal and holds a token;
 // BITBUCKET_STEP_OIDC_TOKEN.
 func readTokenArg(s Streams, args []string) (string, error) {
 	var raw string
 	switch {
 	case len(args) == 1 && args[0] == "-":
-		b, err := io.ReadAll(io.LimitReader(s.In, 1<<20))
+		b, err := readStdinToken(s.In)
 		if err != nil {
-			return "", fmt.Errorf("read token from standard input: %w", err)
+			return "", err
 		}
-		raw = string(b)
+		raw = b
 	case len(args) == 1:
 		raw = args[0]
 	default:
-		raw = os.Getenv("BITBUCKET_STEP_OIDC_TOKEN")
+		if !isTerminal(s.In) {
+			b, err := readStdinToken(s.In)
+			if err != nil {
+				return "", err
+			}
+			raw = b
+		}
+		if strings.TrimSpace(raw) == "" {
+			raw = os.Getenv("BITBUCKET_STEP_OIDC_TOKEN")
+		}
 		if raw == "" {
-			return "", errors.New("no token: pass it as an argument, '-' for standard input, or run in a step with `oidc: true` (BITBUCKET_STEP_OIDC_TOKEN)")
+			return "", errors.New("no token: pass it as an argument, pipe it to standard input (or pass '-'), or run in a step with `oidc: true` (BITBUCKET_STEP_OIDC_TOKEN)")
 		}
 	}
 	raw = strings.TrimSpace(raw)
@@ -112,37 +131,31 @@ func readTokenArg(s Streams, args []string) (string, error) {
 	return raw, nil
 }
 
-// verifyToken checks the token's signature and expiry against its own issuer's keys.
-func verifyToken(ctx context.Context, raw, caFile string) error {
-	pool, err := certPool(caFile)
+// readStdinToken reads at most 1 MiB of standard input.
+func readStdinToken(in io.Reader) (string, error) {
+	if in == nil {
+		return "", nil
+	}
+	b, err := io.ReadAll(io.LimitReader(in, 1<<20))
 	if err != nil {
-		return err
+		return "", fmt.Errorf("read token from standard input: %w", err)
 	}
-	v, err := oidc.NewVerifier(oidc.Config{RootCAs: pool})
-	if err != nil {
-		return err
+	return string(b), nil
+}
+
+// isTerminal reports whether in is absent or a character device such as a terminal
+// (or /dev/null): nothing to read a token from without asking. Readers that are not
+// files, such as a test's buffer, are read.
+func isTerminal(in io.Reader) bool {
+	if in == nil {
+		return true
 	}
-	_, claims, err := oidc.ParseUnverified(raw)
-	if err != nil {
-		return err
+	f, ok := in.(*os.File)
+	if !ok {
+		return false
 	}
-	iss, _ := claims["iss"].(string)
-	var auds []string
-	switch a := claims["aud"].(type) {
-	case string:
-		auds = []string{a}
-	case []any:
-		for _, x := range a {
-			if s, ok := x.(string); ok {
-				auds = append(auds, s)
-			}
-		}
-	}
-	self := func(_ context.Context, url string) (oidc.Provider, bool, error) {
-		return oidc.Provider{URL: url, ClientIDs: auds}, url == strings.TrimPrefix(iss, "https://"), nil
-	}
-	_, err = v.Verify(ctx, raw, self)
-	return err
+	fi, err := f.Stat()
+	return err != nil || fi.Mode()&os.ModeCharDevice != 0
 }
 
 func newTokenMintCmd(s Streams) *cobra.Command {

@@ -1,0 +1,61 @@
+package explain
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/keyless-dev/keyless/oidc"
+)
+
+// IAMAPI is the part of the IAM client that IAMReader calls; *iam.Client implements it.
+type IAMAPI interface {
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	ListOpenIDConnectProviders(ctx context.Context, in *iam.ListOpenIDConnectProvidersInput, optFns ...func(*iam.Options)) (*iam.ListOpenIDConnectProvidersOutput, error)
+	GetOpenIDConnectProvider(ctx context.Context, in *iam.GetOpenIDConnectProviderInput, optFns ...func(*iam.Options)) (*iam.GetOpenIDConnectProviderOutput, error)
+}
+
+// IAMReader reads from IAM what Run needs: a role's trust policy and the account's
+// OpenID Connect providers.
+type IAMReader struct {
+	Client IAMAPI
+}
+
+// TrustPolicy returns the trust policy (assume-role policy document) of the role
+// roleARN names, decoded from the percent-encoding IAM sends it in.
+func (r IAMReader) TrustPolicy(ctx context.Context, roleARN string) (string, error) {
+	name := roleARN[strings.LastIndex(roleARN, "/")+1:] // role ARNs may carry a path
+	out, err := r.Client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("read the trust policy of %s with iam:GetRole: %w", roleARN, err)
+	}
+	if out.Role == nil {
+		return "", fmt.Errorf("read the trust policy of %s with iam:GetRole: the answer has no role", roleARN)
+	}
+	doc := aws.ToString(out.Role.AssumeRolePolicyDocument)
+	if dec, err := url.QueryUnescape(doc); err == nil {
+		doc = dec
+	}
+	return doc, nil
+}
+
+// Providers returns every IAM OpenID Connect provider of the account.
+func (r IAMReader) Providers(ctx context.Context) ([]oidc.Provider, error) {
+	list, err := r.Client.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		return nil, fmt.Errorf("list IAM OIDC providers: %w", err)
+	}
+	var out []oidc.Provider
+	for _, e := range list.OpenIDConnectProviderList {
+		p, err := r.Client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: e.Arn})
+		if err != nil {
+			return nil, fmt.Errorf("read IAM OIDC provider %s: %w", aws.ToString(e.Arn), err)
+		}
+		out = append(out, oidc.Provider{ARN: aws.ToString(e.Arn), URL: aws.ToString(p.Url), ClientIDs: p.ClientIDList, Thumbprints: p.ThumbprintList})
+	}
+	return out, nil
+}
