@@ -1,13 +1,17 @@
 package issuer
 
-// Error codes the issuer returns; the mint API sends them as {"error":{"code","message"}}.
+// Error codes the issuer returns; the mint API sends them as {"error":{"code","field","message"}}.
 const (
 	CodeInvalidRequest = "InvalidRequest" // bad input; HTTP 400
-	CodeNotFound       = "NotFound"       // unknown name and registration forbidden; HTTP 404
+	CodeNotFound       = "NotFound"       // unknown name and registration forbidden, or unknown API path; HTTP 404
 	CodeConflict       = "Conflict"       // a name registered with a different UUID; HTTP 409
 	CodeUnauthorized   = "Unauthorized"   // missing or wrong runner credential; HTTP 401
 	CodeForbidden      = "Forbidden"      // runner not allowed for the workspace; HTTP 403
 	CodeUnavailable    = "Unavailable"    // no active signing key; HTTP 503
+
+	CodeMethodNotAllowed     = "MethodNotAllowed"      // wrong HTTP method; HTTP 405
+	CodeRequestTooLarge      = "RequestEntityTooLarge" // body over the limit; HTTP 413
+	CodeUnsupportedMediaType = "UnsupportedMediaType"  // body not sent as JSON; HTTP 415
 )
 
 // Error is an issuer error that names the problem in words a person can act on.
@@ -34,6 +38,12 @@ func (e *Error) Status() int {
 		return 403
 	case CodeUnavailable:
 		return 503
+	case CodeMethodNotAllowed:
+		return 405
+	case CodeRequestTooLarge:
+		return 413
+	case CodeUnsupportedMediaType:
+		return 415
 	}
 	return 500
 }

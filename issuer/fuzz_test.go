@@ -33,7 +33,7 @@ func FuzzMintRequest(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || strings.Count(out.Token, ".") != 2 {
 				t.Fatalf("200 without a token: %s", rec.Body)
 			}
-		case 400, 403, 404, 409:
+		case 400, 403, 404, 409, 413:
 			var eb issuer.ErrorBody
 			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
 				t.Fatalf("%d without an error document: %s", rec.Code, rec.Body)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -17,7 +18,12 @@ var claimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "branchName", 
 // MintPath is the mint API's path.
 const MintPath = "/keyless/v1/tokens"
 
-const maxMintBody = 64 << 10
+// APIPrefix is where keyless's own API lives: every answer under it, errors
+// included, is the JSON error document, never the mux's plain text.
+const APIPrefix = "/keyless/"
+
+// MaxMintBody is the largest mint request body accepted (413 above it).
+const MaxMintBody = 64 << 10
 
 // Handler serves discovery, keys.json and the mint API.
 type Handler struct {
@@ -39,7 +45,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	const base = "/2.0/workspaces/{workspace}/pipelines-config/identity/oidc"
 	mux.HandleFunc("GET "+base+"/.well-known/openid-configuration", h.discovery)
 	mux.HandleFunc("GET "+base+"/keys.json", h.jwks)
-	mux.HandleFunc("POST "+MintPath, h.mint)
+	// Any method: mint answers a wrong one with a JSON 405, which the mux would send
+	// as plain text.
+	mux.HandleFunc(MintPath, h.mint)
+	mux.HandleFunc(APIPrefix, h.notFound)
+}
+
+// notFound answers paths under APIPrefix that name no API.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no API at %s: the mint API is POST %s", r.URL.Path, MintPath)})
 }
 
 // knownWorkspace reports whether discovery should answer for slug.
@@ -97,21 +111,47 @@ func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) mint(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.writeError(w, &Error{Code: CodeMethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed on %s: mint with POST", r.Method, MintPath)})
+		return
+	}
 	cred, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	run, err := h.runners.Authenticate(r.Context(), cred)
 	if err != nil {
 		h.writeError(w, err)
 		return
 	}
-	var req MintRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxMintBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		h.writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: " + err.Error()})
+	// A missing Content-Type is taken for JSON; any other is refused.
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			h.writeError(w, &Error{Code: CodeUnsupportedMediaType, Message: fmt.Sprintf("Content-Type %q is not supported: send the mint request as application/json", ct)})
+			return
+		}
+	}
+	tooLarge := &Error{Code: CodeRequestTooLarge, Message: fmt.Sprintf("mint request body is larger than %d bytes", MaxMintBody)}
+	if r.ContentLength > MaxMintBody {
+		h.writeError(w, tooLarge)
 		return
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		h.writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: trailing data after the JSON object"})
+	var req MintRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxMintBody))
+	dec.DisallowUnknownFields()
+	var mbe *http.MaxBytesError
+	err = dec.Decode(&req)
+	if err == nil {
+		if _, terr := dec.Token(); errors.As(terr, &mbe) {
+			err = terr
+		} else if terr != io.EOF {
+			err = errTrailingData
+		}
+	}
+	if errors.As(err, &mbe) {
+		h.writeError(w, tooLarge)
+		return
+	}
+	if err != nil {
+		h.writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: " + err.Error()})
 		return
 	}
 	if !allows(run, req.Workspace) {
@@ -135,6 +175,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }
+
+// errTrailingData refuses a mint request with more after its JSON object.
+var errTrailingData = errors.New("trailing data after the JSON object")
 
 // ErrorBody is the mint API's error document.
 type ErrorBody struct {

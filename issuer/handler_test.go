@@ -141,6 +141,74 @@ func TestMintAPI(t *testing.T) {
 	}
 }
 
+// TestMintAPIStatuses: every answer under /keyless/ is the JSON error document with
+// the status the problem calls for, whatever the method, size, type or path.
+func TestMintAPIStatuses(t *testing.T) {
+	f := newFixture(t, issuer.KeyConfig{Algorithm: "ES256"}, true)
+	h, cred := newHandler(t, f)
+	const ok = `{"workspace":"acme","repository":"web"}`
+	huge := `{"workspace":"acme","repository":"web","branch":"` + strings.Repeat("b", issuer.MaxMintBody) + `"}`
+	tests := []struct {
+		name, method, path, contentType, body string
+		unknownLength                         bool // no Content-Length, as a chunked body
+		status                                int
+		code                                  string // "" for a minted token
+		allow                                 string
+	}{
+		{name: "POST", method: "POST", path: issuer.MintPath, body: ok, status: 200},
+		{name: "POST as JSON with a charset", method: "POST", path: issuer.MintPath, contentType: "application/json; charset=utf-8", body: ok, status: 200},
+		{name: "GET", method: "GET", path: issuer.MintPath, status: 405, code: issuer.CodeMethodNotAllowed, allow: "POST"},
+		{name: "PUT", method: "PUT", path: issuer.MintPath, body: ok, status: 405, code: issuer.CodeMethodNotAllowed, allow: "POST"},
+		{name: "DELETE", method: "DELETE", path: issuer.MintPath, status: 405, code: issuer.CodeMethodNotAllowed, allow: "POST"},
+		{name: "too large", method: "POST", path: issuer.MintPath, body: huge, status: 413, code: issuer.CodeRequestTooLarge},
+		{name: "too large, chunked", method: "POST", path: issuer.MintPath, body: huge, unknownLength: true, status: 413, code: issuer.CodeRequestTooLarge},
+		{name: "too large after the object", method: "POST", path: issuer.MintPath, body: ok + strings.Repeat(" ", issuer.MaxMintBody), unknownLength: true, status: 413, code: issuer.CodeRequestTooLarge},
+		{name: "form encoded", method: "POST", path: issuer.MintPath, contentType: "application/x-www-form-urlencoded", body: "workspace=acme", status: 415, code: issuer.CodeUnsupportedMediaType},
+		{name: "text", method: "POST", path: issuer.MintPath, contentType: "text/plain", body: ok, status: 415, code: issuer.CodeUnsupportedMediaType},
+		{name: "malformed Content-Type", method: "POST", path: issuer.MintPath, contentType: "json;;", body: ok, status: 415, code: issuer.CodeUnsupportedMediaType},
+		{name: "unknown path", method: "GET", path: "/keyless/v1/nope", status: 404, code: issuer.CodeNotFound},
+		{name: "unknown path, POST", method: "POST", path: "/keyless/v1/tokens/extra", body: ok, status: 404, code: issuer.CodeNotFound},
+		{name: "other version", method: "POST", path: "/keyless/v2/tokens", body: ok, status: 404, code: issuer.CodeNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "Bearer "+cred)
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			if tc.unknownLength {
+				req.ContentLength = -1
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d; body %.200s", rec.Code, tc.status, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			if allow := rec.Header().Get("Allow"); allow != tc.allow {
+				t.Errorf("Allow %q, want %q", allow, tc.allow)
+			}
+			if tc.code == "" {
+				var out struct{ Token string }
+				if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Token == "" {
+					t.Fatalf("no token in %s", rec.Body)
+				}
+				return
+			}
+			var eb issuer.ErrorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil {
+				t.Fatalf("error body %q: %v", rec.Body, err)
+			}
+			if eb.Error.Code != tc.code || eb.Error.Message == "" {
+				t.Errorf("error %+v, want code %s with a message", eb.Error, tc.code)
+			}
+		})
+	}
+}
+
 func TestRunnerLimitedToWorkspaces(t *testing.T) {
 	f := newFixture(t, issuer.KeyConfig{Algorithm: "ES256"}, true)
 	runners := issuer.NewRunners(f.st, f.clk.Now)

@@ -3,7 +3,8 @@
 // The KEK is 32 random bytes used with AES-256-GCM. It comes from, in order:
 //  1. the environment variable KEYLESS_KEK (standard base64 of 32 bytes), which lets an
 //     operator keep it in a secrets manager and out of the data directory;
-//  2. the file kek.key in the data directory (mode 0600), created on first start.
+//  2. the file kek.key in the data directory (mode 0600), created on first start;
+//     a kek.key that group or others may read or write is refused.
 //
 // Every sealed value binds a caller-chosen label as additional authenticated data, so
 // a ciphertext moved to another record does not open.
@@ -17,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,9 +56,24 @@ func New(kek []byte) (*Box, error) {
 	return &Box{aead: aead}, nil
 }
 
+// ErrNoKey means there is no key-encryption key to load: KEYLESS_KEK is unset and the
+// data directory holds no kek.key.
+var ErrNoKey = errors.New("keywrap: no key-encryption key")
+
 // Load returns the Box for a data directory: the KEK from getenv(EnvVar) when set,
 // else from DIR/kek.key, creating that file (0600) with a fresh random key if absent.
+// A kek.key that group or others may read or write is refused.
 func Load(dir string, getenv func(string) string) (*Box, error) {
+	return load(dir, getenv, true)
+}
+
+// LoadExisting is Load for commands that must not create a key: when KEYLESS_KEK is
+// unset and DIR/kek.key does not exist it returns an error wrapping ErrNoKey.
+func LoadExisting(dir string, getenv func(string) string) (*Box, error) {
+	return load(dir, getenv, false)
+}
+
+func load(dir string, getenv func(string) string, create bool) (*Box, error) {
 	if v := strings.TrimSpace(getenv(EnvVar)); v != "" {
 		kek, err := base64.StdEncoding.DecodeString(v)
 		if err != nil {
@@ -65,7 +82,7 @@ func Load(dir string, getenv func(string) string) (*Box, error) {
 		return New(kek)
 	}
 	path := filepath.Join(dir, FileName)
-	data, err := os.ReadFile(path)
+	data, err := readPrivate(path)
 	switch {
 	case err == nil:
 		kek, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
@@ -73,6 +90,8 @@ func Load(dir string, getenv func(string) string) (*Box, error) {
 			return nil, fmt.Errorf("keywrap: %s is not valid base64: %w", path, err)
 		}
 		return New(kek)
+	case errors.Is(err, os.ErrNotExist) && !create:
+		return nil, fmt.Errorf("%w: %s is unset and %s does not exist", ErrNoKey, EnvVar, path)
 	case errors.Is(err, os.ErrNotExist):
 		kek := make([]byte, 32)
 		if _, err := io.ReadFull(rand.Reader, kek); err != nil {
@@ -80,14 +99,51 @@ func Load(dir string, getenv func(string) string) (*Box, error) {
 		}
 		if err := writeNew(path, []byte(base64.StdEncoding.EncodeToString(kek)+"\n")); err != nil {
 			if errors.Is(err, os.ErrExist) { // another process won the race: use its key
-				return Load(dir, getenv)
+				return load(dir, getenv, false)
 			}
 			return nil, err
 		}
 		return New(kek)
 	default:
+		return nil, err
+	}
+}
+
+// readPrivate reads the key file at path, refusing it when group or others may read
+// or write it, as ssh refuses a private key others can read. The mode is checked on
+// the open file, so it is the mode of what is read.
+func readPrivate(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
 		return nil, fmt.Errorf("keywrap: read %s: %w", path, err)
 	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("keywrap: read %s: %w", path, err)
+	}
+	if err := checkPrivate(path, fi.Mode()); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("keywrap: read %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// checkPrivate returns an error saying how to fix it when mode (of the file at path,
+// which holds secrets) lets group or others read or write it.
+func checkPrivate(path string, mode fs.FileMode) error {
+	perm := mode.Perm()
+	if perm&0o077 == 0 {
+		return nil
+	}
+	what := "writable"
+	if perm&0o044 != 0 {
+		what = "readable"
+	}
+	return fmt.Errorf("%s is %s by others (mode %04o): chmod 600 %s", path, what, perm, path)
 }
 
 // writeNew creates path exclusively with mode 0600 and writes data to it.

@@ -18,6 +18,12 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrSchemaTooNew means the database was written by a newer keyless; it is left untouched.
 	ErrSchemaTooNew = errors.New("database schema is newer than this keyless supports")
+	// ErrSchemaTooOld means the database was written by an older keyless and needs a
+	// migration, which only an opening that may migrate (keyless up) performs.
+	ErrSchemaTooOld = errors.New("database schema is older than this keyless")
+	// ErrNoStore means the database holds no keyless store: the file is missing, or
+	// it has no keyless schema. Backends' OpenExisting report it instead of creating one.
+	ErrNoStore = errors.New("no keyless store")
 )
 
 // Store is the persistence interface. All methods are safe for concurrent use.

@@ -22,7 +22,11 @@ func newKeysCmd(s Streams) *cobra.Command {
 		Long: `Manage the signing keys of a keyless data directory. A prepared key is published in
 the JWKS for the lead time before it may sign; activating it retires the key it replaces,
 which stays published until every token it signed has expired. A running "keyless up"
-picks changes up within its key check interval (5 s by default).`,
+picks changes up within its key check interval (5 s by default).
+
+They work on the store and key-encryption key a "keyless up" made: its --data directory,
+or its PostgreSQL --store with KEYLESS_KEK (or a --data directory holding its kek.key).
+They never create or migrate either.`,
 		Example: `  keyless keys list
   keyless keys prepare
   keyless keys activate
@@ -30,8 +34,14 @@ picks changes up within its key check interval (5 s by default).`,
 	}
 	cmd.PersistentFlags().StringVar(&dataDir, "data", defaultDataDir(), "data directory of keyless up")
 	cmd.PersistentFlags().StringVar(&dsn, "store", "", "PostgreSQL DSN, when keyless up runs with a PostgreSQL store")
+	// open opens the store and key a running (or stopped) keyless up uses; it never
+	// creates either, so a mistyped --data or --store is told, not initialised.
 	open := func(cmd *cobra.Command) (*server.KeyAdmin, error) {
-		return server.OpenKeyAdmin(cmd.Context(), dataDir, dsn, os.Getenv)
+		ka, err := server.OpenKeyAdmin(cmd.Context(), dataDir, dsn, os.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("keys %s: %w", cmd.Name(), err)
+		}
+		return ka, nil
 	}
 
 	var output string

@@ -22,7 +22,11 @@ identity provider (served over HTTPS with a local CA) and the AWS-compatible end
 When ready it writes DIR/env, a file of POSIX "export K=V" lines (mode 0600) with
 KEYLESS_ENDPOINT, KEYLESS_ISSUER, KEYLESS_CA_BUNDLE, KEYLESS_ACCOUNT_ID, the root
 credentials of the local account and AWS_ENDPOINT_URL. A later start on the same data
-directory reuses its keys, CA and credentials.`,
+directory reuses its keys, CA and credentials.
+
+The listen address is checked and bound before the data directory is touched, and a
+start that fails removes what it created. A kek.key that group or others may read is
+refused (chmod 600 it); a data directory others may write to is warned about.`,
 		Example: `  keyless up
   keyless up --listen 127.0.0.1:0 --data /tmp/kl
   . .keyless/env && keyless token mint --workspace acme --repository web`,

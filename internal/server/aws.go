@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"net/netip"
 
 	"github.com/keyless-dev/keyless/audit"
 	"github.com/keyless-dev/keyless/authn"
@@ -36,18 +35,6 @@ func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web identity verifier: %w", err)
 	}
-	var proxies []netip.Prefix
-	for _, p := range s.cfg.TrustedProxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			addr, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return nil, fmt.Errorf("config: trusted_proxies: %q is neither an address nor a CIDR", p)
-			}
-			pfx = netip.PrefixFrom(addr, addr.BitLen())
-		}
-		proxies = append(proxies, pfx)
-	}
 	s.audit = audit.NewRecorder(s.st, s.log)
 	authenticator := authn.NewAuthenticator(s.st, s.box, keyring, authn.RootCredentials(s.root), s.cfg.AccountID, s.now)
 	authorizer := authz.New(s.st)
@@ -67,7 +54,7 @@ func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
 		Services:       map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},
 		Verifier:       sigv4,
 		Authenticator:  authenticator,
-		TrustedProxies: proxies,
+		TrustedProxies: s.proxies,
 		Now:            s.now,
 		Logger:         s.log,
 	}), nil

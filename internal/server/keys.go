@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/store"
+	"github.com/keyless-dev/keyless/store/postgres"
+	"github.com/keyless-dev/keyless/store/sqlite"
 )
 
 const settingKeyConfig = "key-config"
@@ -47,20 +51,17 @@ type KeyAdmin struct {
 func (k *KeyAdmin) Close() error { return k.st.Close() }
 
 // OpenKeyAdmin opens the signing keys of the data directory dataDir (or the PostgreSQL
-// store dsn) with the key policy the server last ran with.
+// store dsn) with the key policy the server last ran with. It never creates a store or
+// a key-encryption key: they must be the ones a `keyless up` made.
 func OpenKeyAdmin(ctx context.Context, dataDir, dsn string, getenv func(string) string) (*KeyAdmin, error) {
-	if dsn == "" {
-		if _, err := os.Stat(filepath.Join(dataDir, StoreFile)); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no keyless data directory at %s: run `keyless up --data %s` first, or pass --data", dataDir, dataDir)
-		}
-	}
-	box, err := keywrap.Load(dataDir, getenv)
+	st, err := OpenExistingStore(ctx, dataDir, dsn)
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, dataDir, dsn)
+	box, err := loadKEK(ctx, st, dataDir, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		st.Close()
+		return nil, err
 	}
 	var cfg issuer.KeyConfig
 	if b, err := st.GetSetting(ctx, settingKeyConfig); err == nil {
@@ -80,4 +81,81 @@ func OpenKeyAdmin(ctx context.Context, dataDir, dsn string, getenv func(string) 
 		return nil, err
 	}
 	return &KeyAdmin{KeySet: ks, st: st}, nil
+}
+
+// OpenExistingStore opens the store `keyless up` made in dataDir (or in the
+// PostgreSQL database dsn) without creating, migrating or changing it. Where there is
+// none, the error (wrapping store.ErrNoStore) says how to make one.
+func OpenExistingStore(ctx context.Context, dataDir, dsn string) (store.Store, error) {
+	var (
+		st    store.Store
+		err   error
+		where string // the store, as the user named it
+		start string // the start that makes it
+	)
+	if dsn != "" {
+		where, start = postgres.Redact(dsn), "start `keyless up --config FILE` with \"store\" set to it first"
+		if pg, perr := postgres.OpenExisting(ctx, dsn); perr == nil {
+			st = pg
+		} else {
+			err = perr
+		}
+	} else {
+		path := filepath.Join(dataDir, StoreFile)
+		where, start = path, fmt.Sprintf("start `keyless up --data %s` first, or point --data at the server's data directory", dataDir)
+		if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+			return nil, &explainedError{msg: fmt.Sprintf("no keyless store in %s (no %s): %s", dataDir, StoreFile, start), err: store.ErrNoStore}
+		}
+		if sq, serr := sqlite.OpenExisting(ctx, path); serr == nil {
+			st = sq
+		} else {
+			err = serr
+		}
+	}
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, store.ErrNoStore):
+		return nil, &explainedError{msg: fmt.Sprintf("%s holds no keyless store (no schema): %s", where, start), err: err}
+	case errors.Is(err, store.ErrSchemaTooOld):
+		return nil, &explainedError{msg: fmt.Sprintf("%s: start this version's `keyless up` on it first, which migrates it", err), err: err}
+	}
+	return nil, fmt.Errorf("open store: %w", err)
+}
+
+// loadKEK returns the key-encryption key of an existing store, from KEYLESS_KEK or
+// DIR/kek.key, and checks that it opens the store's secrets, so that a wrong key
+// is told at once instead of sealing new keys the server cannot open.
+func loadKEK(ctx context.Context, st store.Store, dataDir string, getenv func(string) string) (*keywrap.Box, error) {
+	kekFile := filepath.Join(dataDir, keywrap.FileName)
+	box, err := keywrap.LoadExisting(dataDir, getenv)
+	if errors.Is(err, keywrap.ErrNoKey) {
+		return nil, &explainedError{err: err, msg: fmt.Sprintf(
+			"no key-encryption key: %s is unset and %s does not exist: set %s to the base64 key the server uses, or point --data at the server's data directory (the one holding %s)",
+			keywrap.EnvVar, kekFile, keywrap.EnvVar, keywrap.FileName)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := st.GetSetting(ctx, settingRoot)
+	if errors.Is(err, store.ErrNotFound) {
+		return box, nil // nothing sealed yet to check the key against
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read root credentials: %w", err)
+	}
+	var sc sealedCredential
+	if err := json.Unmarshal(v, &sc); err != nil {
+		return nil, fmt.Errorf("decode root credentials: %w", err)
+	}
+	if _, err := box.Open(settingRoot, sc.Secret); err != nil {
+		source := kekFile
+		if strings.TrimSpace(getenv(keywrap.EnvVar)) != "" {
+			source = keywrap.EnvVar
+		}
+		return nil, &explainedError{err: err, msg: fmt.Sprintf(
+			"the key-encryption key in %s does not open this store's secrets: it is not the key the server uses; set %s to that key, or point --data at the server's data directory",
+			source, keywrap.EnvVar)}
+	}
+	return box, nil
 }

@@ -10,12 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,6 +68,11 @@ type Server struct {
 	listener    net.Listener
 	endpoint    string
 	lock        *os.File
+	proxies     []netip.Prefix // trusted_proxies, parsed
+	// created and createdDirs are the files and directories (deepest first) this
+	// start made in the data directory, removed if it fails.
+	created     []string
+	createdDirs []string
 	stop        context.CancelFunc
 	wg          sync.WaitGroup
 	serveErr    chan error
@@ -113,33 +122,17 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	defer func() {
 		if err != nil {
-			s.closeResources()
+			s.abort()
 		}
 	}()
-	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	if s.lock, err = lockDir(s.dataDir); err != nil {
-		return nil, err
-	}
-	if s.box, err = keywrap.Load(s.dataDir, getenv); err != nil {
-		return nil, err
-	}
-	if s.st, err = OpenStore(ctx, s.dataDir, cfg.Store); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	if _, err = ensureAccount(ctx, s.st, cfg.AccountID); err != nil {
-		return nil, err
-	}
-	if s.root, err = ensureRootCredentials(ctx, s.st, s.box); err != nil {
-		return nil, err
-	}
-	if s.ca, err = ensureCA(ctx, s.st, s.box, s.now()); err != nil {
-		return nil, err
-	}
 
-	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	// What can be checked without the data directory is checked first, so that a
+	// refused start leaves the directory as it was.
+	if s.listener, err = listen(cfg.Listen); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) && dirLocked(s.dataDir) {
+			return nil, fmt.Errorf("another keyless up is serving data directory %s, on %s; stop it or use another --data", s.dataDir, cfg.Listen)
+		}
+		return nil, err
 	}
 	addr := s.listener.Addr().(*net.TCPAddr)
 	host := addr.IP.String()
@@ -154,6 +147,53 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	pu, err := url.Parse(publicURL)
 	if err != nil || pu.Scheme != "https" || pu.Host == "" {
 		return nil, fmt.Errorf("public URL %q must be an https URL such as https://oidc.example.com", publicURL)
+	}
+	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+
+	if err := s.makeDataDir(); err != nil {
+		return nil, err
+	}
+	lock, created, err := lockDir(s.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
+	if created {
+		s.created = append(s.created, lock.Name())
+	}
+	// The lock is held: what is missing now and exists after a failed start was made
+	// by this start, and is removed again (see abort).
+	kekPath := filepath.Join(s.dataDir, keywrap.FileName)
+	kekNew := strings.TrimSpace(getenv(keywrap.EnvVar)) == "" && !exists(kekPath)
+	if kekNew {
+		s.created = append(s.created, kekPath)
+	}
+	if s.box, err = keywrap.Load(s.dataDir, getenv); err != nil {
+		return nil, err
+	}
+	db := filepath.Join(s.dataDir, StoreFile)
+	dbNew := cfg.Store == "" && !exists(db)
+	if dbNew {
+		s.created = append(s.created, db, db+"-wal", db+"-shm", db+"-journal")
+	}
+	if s.st, err = OpenStore(ctx, s.dataDir, cfg.Store); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if kekNew && !dbNew {
+		// A store this start did not make outlives it, and from here on may hold
+		// values sealed under the new key: keep kek.key even if the start fails.
+		s.created = slices.DeleteFunc(s.created, func(p string) bool { return p == kekPath })
+	}
+	if _, err = ensureAccount(ctx, s.st, cfg.AccountID); err != nil {
+		return nil, err
+	}
+	if s.root, err = ensureRootCredentials(ctx, s.st, s.box); err != nil {
+		return nil, err
+	}
+	if s.ca, err = ensureCA(ctx, s.st, s.box, s.now()); err != nil {
+		return nil, err
 	}
 	cert, err := s.ca.Issue(s.now(), []string{"localhost", "127.0.0.1", "::1", host, pu.Hostname()})
 	if err != nil {
@@ -222,9 +262,15 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	s.wg.Add(1)
 	go s.keyLoop(loopCtx, time.Duration(icfg.KeyCheckInterval))
 
+	for _, f := range []string{s.CAFile(), filepath.Join(s.dataDir, "env")} {
+		if !exists(f) {
+			s.created = append(s.created, f)
+		}
+	}
 	if err := s.writeEnv(); err != nil {
 		return nil, err
 	}
+	s.created, s.createdDirs = nil, nil // started: nothing is undone from here on
 	s.log.Info("keyless up ready", "endpoint", s.endpoint, "issuer", s.IssuerURL(), "data", s.dataDir)
 	return s, nil
 }
@@ -287,17 +333,23 @@ func (s *Server) Env() [][2]string {
 	}
 }
 
-// writeEnv writes DIR/ca.pem and DIR/env (mode 0600) atomically.
+// writeEnv writes DIR/ca.pem and DIR/env (mode 0600) atomically. An env file others
+// could read is replaced all the same, with a warning: the secrets it held may be known.
 func (s *Server) writeEnv() error {
 	if err := writeFileAtomic(s.CAFile(), s.ca.CertPEM(), 0o644); err != nil {
 		return err
+	}
+	envPath := filepath.Join(s.dataDir, "env")
+	if fi, err := os.Stat(envPath); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		s.log.Warn("env file was readable or writable by others; rewritten with mode 0600, but the root secret and runner token it held may have been read",
+			"path", envPath, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 	}
 	var b strings.Builder
 	b.WriteString("# Written by keyless up; source it: . " + shellQuote(filepath.Join(s.dataDir, "env")) + "\n")
 	for _, kv := range s.Env() {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
-	return writeFileAtomic(filepath.Join(s.dataDir, "env"), []byte(b.String()), 0o600)
+	return writeFileAtomic(envPath, []byte(b.String()), 0o600)
 }
 
 // Banner is the short text `keyless up` prints when ready.
@@ -367,17 +419,161 @@ func (s *Server) closeResources() {
 	}
 }
 
-// lockDir takes an exclusive lock on DIR/lock so two servers never share a directory.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock data directory: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+// lockDir takes an exclusive lock on DIR/lock so two servers never share a directory,
+// and reports whether it created the file.
+func lockDir(dir string) (*os.File, bool, error) {
+	path := filepath.Join(dir, "lock")
+	for range 10 {
+		created := true
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			created = false
+			f, err = os.OpenFile(path, os.O_RDWR, 0o600)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile by a failed start
+			}
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("lock data directory: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, false, fmt.Errorf("another keyless up is serving data directory %s; stop it or use another --data", dir)
+			}
+			return nil, false, fmt.Errorf("lock data directory: %s: %w", path, err)
+		}
+		// A failed start removes the lock file it created while it holds the lock; a
+		// lock taken on such a removed file guards nothing: take the current file's.
+		held, err1 := f.Stat()
+		cur, err2 := os.Stat(path)
+		if err1 == nil && err2 == nil && os.SameFile(held, cur) {
+			return f, created, nil
+		}
 		f.Close()
-		return nil, fmt.Errorf("another keyless up is serving data directory %s; stop it or use another --data", dir)
 	}
-	return f, nil
+	return nil, false, fmt.Errorf("lock data directory: %s keeps being replaced", path)
+}
+
+// dirLocked reports whether a running keyless up holds the lock of dir. It creates
+// nothing.
+func dirLocked(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, "lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	}
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}
+
+// listen checks that addr is HOST:PORT and binds it, saying what to do when it cannot.
+func listen(addr string) (net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		reason := err.Error()
+		if ae := (*net.AddrError)(nil); errors.As(err, &ae) {
+			reason = ae.Err
+		}
+		return nil, fmt.Errorf("invalid listen address %q: %s: use HOST:PORT, such as 127.0.0.1:8400 (port 0 picks a free port)", addr, reason)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return nil, fmt.Errorf("invalid listen address %q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, &explainedError{err: err, msg: fmt.Sprintf(
+			"listen on %s: the address is already in use: stop what is using it or choose another --listen address (port 0 picks a free port)", addr)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// explainedError is an error whose message is written for the user, while errors.Is
+// and errors.As still see its cause.
+type explainedError struct {
+	msg string
+	err error
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
+
+// parseTrustedProxies parses the trusted_proxies config: addresses or CIDRs.
+func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var proxies []netip.Prefix
+	for _, p := range list {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("config: trusted_proxies: %q is neither an address nor a CIDR", p)
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		proxies = append(proxies, pfx)
+	}
+	return proxies, nil
+}
+
+// makeDataDir creates the data directory (0700) unless it exists, noting the
+// directories it created, and warns when others may write to it.
+func (s *Server) makeDataDir() error {
+	for d := s.dataDir; !exists(d); d = filepath.Dir(d) {
+		s.createdDirs = append(s.createdDirs, d) // deepest first
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	fi, err := os.Stat(s.dataDir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", s.dataDir)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		s.log.Warn("data directory is writable by others, who could replace keyless's files: chmod 700 it",
+			"dir", s.dataDir, "mode", fmt.Sprintf("%04o", perm))
+	}
+	return nil
+}
+
+// exists reports whether something is at path (a broken symlink counts).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// abort ends a failed Start: it releases what the start acquired and removes what it
+// created, so that the data directory is left as it was found. The lock file goes
+// while the lock is still held.
+func (s *Server) abort() {
+	if s.http != nil {
+		s.http.Close()
+	}
+	lock := s.lock
+	s.lock = nil
+	s.closeResources()
+	for i := len(s.created) - 1; i >= 0; i-- {
+		if err := os.Remove(s.created[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.log.Warn("cannot remove what the failed start created", "path", s.created[i], "err", err)
+		}
+	}
+	if lock != nil {
+		lock.Close()
+	}
+	for _, d := range s.createdDirs {
+		os.Remove(d) // only if empty: never what someone else put there meanwhile
+	}
 }
 
 func registerWorkspaces(ctx context.Context, st store.Store, wss []WorkspaceConfig, now time.Time) error {

@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +39,7 @@ var postgresDialect = sqlstore.Dialect{
 	),
 	ForUpdate:   " FOR UPDATE",
 	MigrateLock: `SELECT pg_advisory_xact_lock(hashtext('keyless.migrate.' || COALESCE(current_schema(), '')))`,
+	HasTable:    `SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1`,
 	Classify:    classifyPostgres,
 }
 
@@ -60,6 +63,19 @@ func classifyPostgres(err error) error {
 // newer keyless is left untouched and reported with an error wrapping
 // store.ErrSchemaTooNew. Errors do not repeat the DSN, which may hold a password.
 func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	return open(ctx, dsn, true)
+}
+
+// OpenExisting connects to the keyless store in the PostgreSQL database named by dsn
+// without creating or migrating anything, for commands that work on a store `keyless
+// up` made. A schema without keyless's tables gives an error wrapping
+// store.ErrNoStore; one at another schema version an error wrapping
+// store.ErrSchemaTooOld or store.ErrSchemaTooNew. Errors do not repeat the DSN.
+func OpenExisting(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	return open(ctx, dsn, false)
+}
+
+func open(ctx context.Context, dsn string, migrate bool) (*sqlstore.Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: parse DSN: %w", err)
@@ -71,9 +87,34 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open postgres %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
-	if err := sqlstore.Migrate(ctx, db, postgresDialect); err != nil {
+	if migrate {
+		err = sqlstore.Migrate(ctx, db, postgresDialect)
+	} else {
+		err = sqlstore.Check(ctx, db, postgresDialect)
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open postgres %s/%s: %w", cfg.Host, cfg.Database, err)
 	}
 	return sqlstore.New(db, db, postgresDialect), nil
 }
+
+// Redact returns dsn fit for a message: a password, in the URL's user information,
+// its password parameter or a key=value password, is replaced by "xxxxx".
+func Redact(dsn string) string {
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return scheme + "://… (unparsable, not shown)"
+		}
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+		return u.Redacted()
+	}
+	return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
+}
+
+// kvPassword matches the value of a password in a key=value DSN, quoted or not.
+var kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)

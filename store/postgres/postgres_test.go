@@ -8,12 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/keyless-dev/keyless/internal/testenv"
 	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/store/internal/sqlstore"
 	"github.com/keyless-dev/keyless/store/storetest"
@@ -25,13 +25,10 @@ const dsnEnv = "KEYLESS_TEST_POSTGRES_DSN"
 
 // schemas returns a function that creates a fresh schema for a test, dropped when
 // that test ends, and returns a DSN that uses it. It skips t when no database is
-// configured.
+// configured, or fails it in CI (internal/testenv).
 func schemas(t *testing.T) func(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv(dsnEnv)
-	if base == "" {
-		t.Skipf("set %s to run the PostgreSQL tests, e.g. %s='postgres://postgres@127.0.0.1:5432/test?sslmode=disable'", dsnEnv, dsnEnv)
-	}
+	base := testenv.Getenv(t, dsnEnv, "e.g. "+dsnEnv+"='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' (make test sets it when PostgreSQL answers on 127.0.0.1:5432)")
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatalf("open %s: %v", dsnEnv, err)
@@ -221,5 +218,102 @@ func TestConcurrentOpen(t *testing.T) {
 	var rows int
 	if err := s.Reader().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&rows); err != nil || rows != sqlstore.LatestVersion() {
 		t.Fatalf("schema_migrations rows = %d, %v; want %d", rows, err, sqlstore.LatestVersion())
+	}
+}
+
+func TestOpenExistingConformance(t *testing.T) {
+	newSchema := schemas(t)
+	storetest.RunOpenExisting(t, storetest.Backend{
+		Empty: newSchema,
+		Open: func(ctx context.Context, dsn string) (store.Store, error) {
+			s, err := Open(ctx, dsn)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		OpenExisting: func(ctx context.Context, dsn string) (store.Store, error) {
+			s, err := OpenExisting(ctx, dsn)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	})
+}
+
+// TestOpenExistingChangesNothing: OpenExisting refuses a schema without keyless's
+// tables, or with a newer version, and leaves it as it was.
+func TestOpenExistingChangesNothing(t *testing.T) {
+	ctx := t.Context()
+	newSchema := schemas(t)
+
+	dsn := newSchema(t)
+	raw, err := openRaw(t, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = raw.Close() }()
+	if _, err := raw.Writer().ExecContext(ctx, "CREATE TABLE notes (body TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenExisting(ctx, dsn)
+	if !errors.Is(err, store.ErrNoStore) {
+		t.Fatalf("OpenExisting of a schema without keyless's tables: err = %v, want ErrNoStore", err)
+	}
+	var tables []string
+	rows, err := raw.Reader().QueryContext(ctx, "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tables, ",") != "notes" {
+		t.Errorf("after OpenExisting the schema holds tables %v, want only notes", tables)
+	}
+
+	dsn = newSchema(t)
+	s, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Writer().ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)", sqlstore.LatestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, s)
+	_, err = OpenExisting(ctx, dsn)
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Errorf("OpenExisting of a newer schema: err = %v, want ErrSchemaTooNew", err)
+	}
+	if after := dump(t, s); !bytes.Equal(before, after) {
+		t.Errorf("OpenExisting of a newer schema changed it:\nbefore %s\nafter  %s", before, after)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ dsn, want string }{
+		{"postgres://keyless:s3cret@db:5432/keyless?sslmode=disable", "postgres://keyless:xxxxx@db:5432/keyless?sslmode=disable"},
+		{"postgresql://keyless@db/keyless?password=s3cret&sslmode=require", "postgresql://keyless@db/keyless?password=xxxxx&sslmode=require"},
+		{"postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"},
+		{"host=db user=keyless password=s3cret dbname=keyless", "host=db user=keyless password=xxxxx dbname=keyless"},
+		{"host=db password = 's3 cret\\'x' dbname=keyless", "host=db password = xxxxx dbname=keyless"},
+		{"postgres://u:s3cret%zz@db/x", "postgres://… (unparsable, not shown)"},
+	}
+	for _, tc := range tests {
+		got := Redact(tc.dsn)
+		if got != tc.want || strings.Contains(got, "s3") {
+			t.Errorf("Redact(%q) = %q, want %q", tc.dsn, got, tc.want)
+		}
 	}
 }

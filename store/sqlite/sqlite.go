@@ -15,7 +15,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -38,6 +40,7 @@ var sqliteDialect = sqlstore.Dialect{
 		"{seqpk}", "INTEGER PRIMARY KEY", // an alias of the rowid: increases with each append
 	),
 	ForUpdate: "", // the writer's transactions are IMMEDIATE: they hold the write lock from BEGIN
+	HasTable:  `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1`,
 	Classify:  classifySQLite,
 }
 
@@ -71,14 +74,41 @@ func dsn(path string, params ...string) string {
 // one connection, used for reads and writes alike, and disappears on Close.
 const Memory = ":memory:"
 
-// Open opens (creating it if needed) the SQLite database at path and migrates it to the
-// latest schema version. A database written by a newer keyless is left untouched and
-// reported with an error wrapping store.ErrSchemaTooNew.
+// Open opens (creating it if needed, with mode 0600) the SQLite database at path and
+// migrates it to the latest schema version. A database written by a newer keyless is
+// left untouched and reported with an error wrapping store.ErrSchemaTooNew.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	return open(ctx, path, true)
+}
+
+// OpenExisting opens the keyless database at path without creating, migrating or
+// otherwise changing anything (not even its journal mode), for commands that work on
+// a store `keyless up` made. A missing file, or a database without keyless's schema,
+// gives an error wrapping store.ErrNoStore; one at another schema version an error
+// wrapping store.ErrSchemaTooOld or store.ErrSchemaTooNew.
+func OpenExisting(ctx context.Context, path string) (*sqlstore.Store, error) {
+	return open(ctx, path, false)
+}
+
+func open(ctx context.Context, path string, create bool) (*sqlstore.Store, error) {
 	if path == "" {
 		return nil, errors.New("store: open sqlite: empty path")
 	}
-	w, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	var extra []string // connection parameters of both pools
+	switch {
+	case !create && path == Memory:
+		return nil, fmt.Errorf("store: open sqlite %q: %w (an in-memory database starts empty)", path, store.ErrNoStore)
+	case !create:
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("store: open sqlite %q: %w (no such file)", path, store.ErrNoStore)
+		}
+		extra = append(extra, "mode=rw") // never create the file, even if it vanishes meanwhile
+	case path != Memory:
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(path, append(extra, "_txlock=immediate")...))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
@@ -87,25 +117,32 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := sqlstore.Migrate(ctx, w, sqliteDialect); err != nil {
+	if create {
+		err = sqlstore.Migrate(ctx, w, sqliteDialect)
+	} else {
+		err = sqlstore.Check(ctx, w, sqliteDialect)
+	}
+	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
 	if path == Memory {
 		return sqlstore.New(w, w, sqliteDialect), nil
 	}
-	// journal_mode is persistent; set it only once the schema is known to be ours, so
-	// that a database from a newer keyless is not modified.
-	mode, err := enableWAL(ctx, w)
-	if err != nil {
-		_ = w.Close()
-		return nil, fmt.Errorf("store: open sqlite %q: set WAL mode: %w", path, err)
+	if create {
+		// journal_mode is persistent; set it only once the schema is known to be ours,
+		// so that a database from a newer keyless is not modified.
+		mode, err := enableWAL(ctx, w)
+		if err != nil {
+			_ = w.Close()
+			return nil, fmt.Errorf("store: open sqlite %q: set WAL mode: %w", path, err)
+		}
+		if !strings.EqualFold(mode, "wal") {
+			_ = w.Close()
+			return nil, fmt.Errorf("store: open sqlite %q: journal mode is %q, want wal", path, mode)
+		}
 	}
-	if !strings.EqualFold(mode, "wal") {
-		_ = w.Close()
-		return nil, fmt.Errorf("store: open sqlite %q: journal mode is %q, want wal", path, mode)
-	}
-	r, err := sql.Open("sqlite", dsn(path, "_pragma="+url.QueryEscape("query_only(1)")))
+	r, err := sql.Open("sqlite", dsn(path, append(extra, "_pragma="+url.QueryEscape("query_only(1)"))...))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
@@ -119,6 +156,20 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
 	return sqlstore.New(r, w, sqliteDialect), nil
+}
+
+// createPrivate creates path as an empty file with mode 0600 unless it exists, so that
+// a new database (and the WAL and shared-memory files SQLite gives the same mode) is
+// readable only by its owner. SQLite takes an empty file for an empty database.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	return f.Close()
 }
 
 // enableWAL switches the database to WAL mode. The switch needs an exclusive lock and

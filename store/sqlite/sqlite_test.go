@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -196,5 +197,113 @@ func TestConcurrentOpen(t *testing.T) {
 	var rows int
 	if err := s.Reader().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&rows); err != nil || rows != sqlstore.LatestVersion() {
 		t.Fatalf("schema_migrations rows = %d, %v; want %d", rows, err, sqlstore.LatestVersion())
+	}
+}
+
+func TestOpenExistingConformance(t *testing.T) {
+	storetest.RunOpenExisting(t, storetest.Backend{
+		Empty: func(t *testing.T) string { return filepath.Join(t.TempDir(), "keyless.db") },
+		Open: func(ctx context.Context, path string) (store.Store, error) {
+			s, err := Open(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		OpenExisting: func(ctx context.Context, path string) (store.Store, error) {
+			s, err := OpenExisting(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	})
+}
+
+// TestOpenExistingChangesNothing: OpenExisting refuses what is not a keyless store
+// of this version and leaves it as it was: a missing file is not created, a foreign
+// database is not migrated, a newer one not touched.
+func TestOpenExistingChangesNothing(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+
+	missing := filepath.Join(dir, "missing.db")
+	if _, err := OpenExisting(ctx, missing); !errors.Is(err, store.ErrNoStore) || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("OpenExisting of a missing file: err = %v, want ErrNoStore saying there is no such file", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OpenExisting created %s (stat: %v)", missing, err)
+	}
+	if _, err := OpenExisting(ctx, filepath.Join(dir, "no", "dir", "keyless.db")); !errors.Is(err, store.ErrNoStore) {
+		t.Errorf("OpenExisting in a missing directory: err = %v, want ErrNoStore", err)
+	}
+	if _, err := OpenExisting(ctx, Memory); !errors.Is(err, store.ErrNoStore) {
+		t.Errorf("OpenExisting(Memory): err = %v, want ErrNoStore", err)
+	}
+
+	foreign := filepath.Join(dir, "foreign.db")
+	raw, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, "CREATE TABLE notes (body TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{foreign, empty} {
+		before := snapshot(t, path)
+		if _, err := OpenExisting(ctx, path); !errors.Is(err, store.ErrNoStore) {
+			t.Errorf("OpenExisting(%s): err = %v, want ErrNoStore", filepath.Base(path), err)
+		}
+		if after := snapshot(t, path); !bytes.Equal(before, after) {
+			t.Errorf("OpenExisting(%s) changed the file", filepath.Base(path))
+		}
+	}
+
+	newer := filepath.Join(dir, "newer.db")
+	s, err := Open(ctx, newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Writer().ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)", sqlstore.LatestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, newer)
+	if _, err := OpenExisting(ctx, newer); !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Errorf("OpenExisting of a newer database: err = %v, want ErrSchemaTooNew", err)
+	}
+	if after := snapshot(t, newer); !bytes.Equal(before, after) {
+		t.Error("OpenExisting of a newer database changed the file")
+	}
+}
+
+// TestNewDatabaseIsPrivate: a database Open creates is readable by its owner only.
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keyless.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	if err := s.CreateSetting(t.Context(), "x", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", filepath.Base(p), perm)
+		}
 	}
 }

@@ -1,8 +1,10 @@
 // Package storetest is the conformance suite every store.Store backend must pass.
 //
 // A backend's test calls Run with a function that opens a fresh, empty, migrated store;
-// Run calls it once per subtest and closes the store when the subtest ends. The suite
-// pins down the contract the interface comments leave open:
+// Run calls it once per subtest and closes the store when the subtest ends; and
+// RunOpenExisting with the backend's openings by location, to check the opening that
+// never creates a store. The suite pins down the contract the interface comments leave
+// open:
 //
 //   - Times read back in UTC, truncated to the microsecond; the zero time reads back
 //     as the zero time.
@@ -24,6 +26,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -74,6 +77,77 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, s)
 		})
 	}
+}
+
+// Backend opens a backend's stores by location (a file path, a DSN), for
+// RunOpenExisting.
+type Backend struct {
+	// Empty returns a new location that holds no store.
+	Empty func(t *testing.T) string
+	// Open opens the store at a location, creating and migrating it.
+	Open func(ctx context.Context, location string) (store.Store, error)
+	// OpenExisting opens the store at a location without creating or migrating it.
+	OpenExisting func(ctx context.Context, location string) (store.Store, error)
+}
+
+// RunOpenExisting checks a backend's OpenExisting, the opening of commands that must
+// not create a store: where there is none it fails with an error wrapping
+// store.ErrNoStore, and again on a second try (the first created nothing that
+// counts), after which Open still creates the store there; a store Open made opens
+// with its data and schema version, for reads and writes.
+func RunOpenExisting(t *testing.T, b Backend) {
+	t.Helper()
+	t.Run("NoStore", func(t *testing.T) {
+		loc := b.Empty(t)
+		for try := 1; try <= 2; try++ {
+			s, err := b.OpenExisting(t.Context(), loc)
+			if !errors.Is(err, store.ErrNoStore) {
+				if s != nil {
+					_ = s.Close()
+				}
+				t.Fatalf("OpenExisting of an empty location (try %d): err = %v, want ErrNoStore", try, err)
+			}
+		}
+		s, err := b.Open(t.Context(), loc)
+		if err != nil {
+			t.Fatalf("Open after a refused OpenExisting: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Existing", func(t *testing.T) {
+		ctx := t.Context()
+		loc := b.Empty(t)
+		s, err := b.Open(ctx, loc)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		version, err := s.SchemaVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateSetting(ctx, "kept", []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err = b.OpenExisting(ctx, loc)
+		if err != nil {
+			t.Fatalf("OpenExisting of a store Open made: %v", err)
+		}
+		defer func() { _ = s.Close() }()
+		if v, err := s.SchemaVersion(ctx); err != nil || v != version {
+			t.Errorf("SchemaVersion = %d, %v; want %d", v, err, version)
+		}
+		if v, err := s.GetSetting(ctx, "kept"); err != nil || string(v) != "v" {
+			t.Errorf("GetSetting = %q, %v; want the value stored before", v, err)
+		}
+		if err := s.PutSetting(ctx, "written", []byte("w")); err != nil {
+			t.Errorf("PutSetting on an existing store: %v", err)
+		}
+	})
 }
 
 // base is a fixed time with nanoseconds and a non-UTC zone, so the suite checks that

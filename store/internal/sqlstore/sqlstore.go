@@ -44,6 +44,9 @@ type Dialect struct {
 	// MigrateLock, when not empty, is the first statement of the migration
 	// transaction; it serialises concurrent migrators.
 	MigrateLock string
+	// HasTable is a query with one parameter, a table name, whose one row counts the
+	// tables of that name where migrations create them (0 or 1).
+	HasTable string
 	// Classify maps a constraint violation to store.ErrAlreadyExists (unique key) or
 	// an error wrapping store.ErrNotFound (missing referenced record); it returns nil
 	// for every other error.
@@ -237,6 +240,37 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// Check reports whether the database holds a keyless store at the schema version
+// this binary writes, reading only: a database without keyless's schema gives an
+// error wrapping store.ErrNoStore, an older version one wrapping
+// store.ErrSchemaTooOld, a newer one store.ErrSchemaTooNew.
+func Check(ctx context.Context, db *sql.DB, d Dialect) error {
+	return checkSchema(ctx, db, d, len(migrations))
+}
+
+func checkSchema(ctx context.Context, db *sql.DB, d Dialect, latest int) error {
+	var n int
+	if err := db.QueryRowContext(ctx, d.HasTable, "schema_migrations").Scan(&n); err != nil {
+		return fmt.Errorf("store: check schema: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %w (no schema_migrations table)", store.ErrNoStore)
+	}
+	var cur int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("store: check schema: read version: %w", err)
+	}
+	switch {
+	case cur == 0:
+		return fmt.Errorf("store: %w (no schema version recorded)", store.ErrNoStore)
+	case cur < latest:
+		return fmt.Errorf("store: database schema version %d, this keyless writes %d: %w", cur, latest, store.ErrSchemaTooOld)
+	case cur > latest:
+		return fmt.Errorf("store: database schema version %d, this keyless supports up to %d: %w", cur, latest, store.ErrSchemaTooNew)
 	}
 	return nil
 }

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// keysRun runs keyless with args and returns the exit code, stdout and stderr.
+func keysRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Execute(t.Context(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+// TestKeysCommandsNeverCreateAStore: every keys command pointed at a data directory
+// keyless up never used fails, saying so and how to fix it, and leaves it empty.
+func TestKeysCommandsNeverCreateAStore(t *testing.T) {
+	t.Setenv("KEYLESS_KEK", "")
+	t.Setenv("KEYLESS_DATA", "")
+	for _, args := range [][]string{
+		{"keys", "list"},
+		{"keys", "prepare"},
+		{"keys", "activate"},
+		{"keys", "retire", "kid"},
+	} {
+		t.Run(args[1], func(t *testing.T) {
+			dir := t.TempDir()
+			code, out, errOut := keysRun(t, append(args, "--data", dir)...)
+			want := "keyless: " + strings.Join(args[:2], " ") + ": no keyless store in " + dir + " (no keyless.db): start `keyless up --data " + dir + "` first"
+			if code != 1 || out != "" || !strings.HasPrefix(errOut, want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, errOut, want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("keyless %s left %d entries in the data directory", strings.Join(args, " "), len(entries))
+			}
+		})
+	}
+}
+
+// TestKeysListOnPostgresWithoutStore: `keys list --store DSN` on a database keyless up
+// never used says it holds no store, hiding the password, and creates no table.
+func TestKeysListOnPostgresWithoutStore(t *testing.T) {
+	base := os.Getenv("KEYLESS_TEST_POSTGRES_DSN")
+	if base == "" {
+		t.Skip("set KEYLESS_TEST_POSTGRES_DSN to run the PostgreSQL tests")
+	}
+	t.Setenv("KEYLESS_KEK", "")
+	t.Setenv("KEYLESS_DATA", "")
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() }) // after the schema is dropped
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "keyless_test_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	u.User = url.UserPassword(u.User.Username(), "s3cret") // trust auth ignores it
+
+	data := filepath.Join(t.TempDir(), "data")
+	code, out, errOut := keysRun(t, "keys", "list", "--store", u.String(), "--data", data)
+	u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	want := "keyless: keys list: " + u.String() + " holds no keyless store (no schema): start `keyless up --config FILE` with \"store\" set to it first\n"
+	if code != 1 || out != "" || errOut != want {
+		t.Errorf("exit %d, stdout %q, stderr %q\nwant exit 1 and %q", code, out, errOut, want)
+	}
+	var tables int
+	if err := admin.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = $1", schema).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("keys list created %d tables in the database", tables)
+	}
+	if _, err := os.Stat(data); err == nil {
+		t.Errorf("keys list created the data directory %s", data)
+	}
+}
