@@ -5,10 +5,17 @@ STATICCHECK_VERSION ?= v0.8.2
 KEYLESS_TEST_POSTGRES_DSN ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable')
 export KEYLESS_TEST_POSTGRES_DSN
 
-.PHONY: build test check fuzz bench deps
+.PHONY: build install man test check fuzz bench deps
 
 build:
 	$(GO) build -o bin/keyless ./cmd/keyless
+
+install:
+	$(GO) install ./cmd/keyless
+
+# Man pages for keyless and every command, into ./man (man -l man/keyless.1).
+man:
+	$(GO) run ./internal/tools/mangen man
 
 deps:
 	$(GO) mod download

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultAudience is the audience requested from GitHub Actions when none is given; it
@@ -111,16 +112,37 @@ func joinNonEmpty(parts ...string) string {
 	return strings.Join(out, "-")
 }
 
+// ValidateSessionName checks a role session name the user gave against what STS
+// accepts, [\w+=,.@-]{2,64}, and says which rule it breaks. Names keyless derives
+// are sanitized instead (SanitizeSessionName); a name the user chose is never
+// rewritten behind their back.
+func ValidateSessionName(name string) error {
+	n := utf8.RuneCountInString(name)
+	if n < 2 || n > 64 {
+		return fmt.Errorf("invalid role session name %q: STS accepts 2 to 64 characters, this has %d", name, n)
+	}
+	for _, r := range name {
+		if !sessionNameRune(r) {
+			return fmt.Errorf("invalid role session name %q: STS accepts only letters, digits and _+=,.@- (not %q)", name, r)
+		}
+	}
+	return nil
+}
+
+// sessionNameRune reports whether STS accepts r in a RoleSessionName.
+func sessionNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+=,.@-", r)
+}
+
 // SanitizeSessionName maps name onto what STS accepts as a RoleSessionName,
 // [\w+=,.@-]{2,64}: other characters become '-', the result is cut to 64 characters
 // and one shorter than 2 is padded with '-' (an empty name becomes "keyless").
 func SanitizeSessionName(name string) string {
 	var b strings.Builder
 	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_+=,.@-", r):
+		if sessionNameRune(r) {
 			b.WriteRune(r)
-		default:
+		} else {
 			b.WriteByte('-')
 		}
 		if b.Len() == 64 {
@@ -397,4 +419,23 @@ func (g *GitHubSource) Token(ctx context.Context) (string, error) {
 		return "", errors.New("request GitHub ID token: malformed response: no value")
 	}
 	return v.Value, nil
+}
+
+// ExplainTokenFlags returns the flags that make `keyless explain` read the token src
+// reads, for a hint to quote ("" when explain finds it by itself, as it does
+// BITBUCKET_STEP_OIDC_TOKEN). A token that cannot be read twice (standard input, a
+// GitHub Actions request) is named as a file to save it in.
+func ExplainTokenFlags(src TokenSource) string {
+	switch s := src.(type) {
+	case FileSource:
+		return "--token-file " + shellQuote(string(s))
+	case *envSource:
+		if s.name == "BITBUCKET_STEP_OIDC_TOKEN" {
+			return ""
+		}
+		return "--token-env " + shellQuote(s.name)
+	case *stdinSource, *GitHubSource:
+		return "--token-file FILE_WITH_THE_TOKEN"
+	}
+	return ""
 }

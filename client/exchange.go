@@ -118,6 +118,10 @@ type ExchangeOptions struct {
 	Endpoint string
 	// MaxAttempts bounds the attempts per exchange; DefaultMaxAttempts when < 1.
 	MaxAttempts int
+	// ExplainFlags are the flags `keyless explain` needs, besides --role-arn, to
+	// find the same token (such as "--token-file web-identity-token"); the hint of a
+	// denial quotes them so that the suggested command works as printed.
+	ExplainFlags string
 	// HTTPClient sends the requests; the SDK's default when nil.
 	HTTPClient aws.HTTPClient
 	// Logger receives retry warnings (never secrets); discarded when nil.
@@ -224,7 +228,7 @@ func (e *Exchanger) Exchange(ctx context.Context, token string) (Credentials, er
 		if err == nil {
 			return e.credentials(out)
 		}
-		xe := newExchangeError(err, e.opts.RoleARN, token)
+		xe := newExchangeError(err, e.opts.RoleARN, e.explainCommand(), token)
 		xe.Attempts = attempt
 		if !xe.Retryable || attempt >= e.opts.MaxAttempts || ctx.Err() != nil {
 			return Credentials{}, xe
@@ -318,8 +322,18 @@ func (e *ExchangeError) Error() string {
 // Unwrap returns the underlying error.
 func (e *ExchangeError) Unwrap() error { return e.Err }
 
-// newExchangeError classifies err, an error from AssumeRoleWithWebIdentity.
-func newExchangeError(err error, roleARN, token string) *ExchangeError {
+// explainCommand is the `keyless explain` command line that replays this exchange.
+func (e *Exchanger) explainCommand() string {
+	cmd := "keyless explain --role-arn " + e.opts.RoleARN
+	if e.opts.ExplainFlags != "" {
+		cmd += " " + e.opts.ExplainFlags
+	}
+	return cmd
+}
+
+// newExchangeError classifies err, an error from AssumeRoleWithWebIdentity of
+// roleARN; explainCmd is the `keyless explain` command line a denial's hint suggests.
+func newExchangeError(err error, roleARN, explainCmd, token string) *ExchangeError {
 	xe := &ExchangeError{RoleARN: roleARN, Err: err}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil {
@@ -344,7 +358,7 @@ func newExchangeError(err error, roleARN, token string) *ExchangeError {
 		}
 	}
 	xe.Message = redact(xe.Message, token)
-	xe.Retryable, xe.Hint = classify(err, xe.Code, xe.Message, xe.StatusCode, roleARN)
+	xe.Retryable, xe.Hint = classify(err, xe.Code, xe.Message, xe.StatusCode, explainCmd)
 	return xe
 }
 
@@ -369,7 +383,7 @@ func isThrottling(code string) bool {
 
 // classify decides whether an exchange failure is transient and which hint it gets.
 // status is the HTTP status (0 without response); code and message come from STS.
-func classify(err error, code, message string, status int, roleARN string) (retry bool, hint string) {
+func classify(err error, code, message string, status int, explainCmd string) (retry bool, hint string) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false, ""
 	}
@@ -394,7 +408,7 @@ func classify(err error, code, message string, status int, roleARN string) (retr
 	case "ExpiredTokenException", "ExpiredToken":
 		return false, "token expired: get a fresh token (re-request it, or re-run the step) and exchange it at once"
 	case "AccessDenied", "AccessDeniedException":
-		return false, fmt.Sprintf("the role's trust policy does not admit this token: run `keyless explain --role-arn %s` to see which condition fails", roleARN)
+		return false, fmt.Sprintf("the role's trust policy does not admit this token: run `%s` to see which condition fails", explainCmd)
 	case "IDPRejectedClaim":
 		return false, "the identity provider rejected the token's claims"
 	case "ValidationError":

@@ -79,7 +79,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			xe := newExchangeError(tt.err, testRole, testToken)
+			xe := newExchangeError(tt.err, testRole, "keyless explain --role-arn "+testRole, testToken)
 			if xe.Retryable != tt.retry {
 				t.Errorf("Retryable = %v, want %v (code %q, message %q)", xe.Retryable, tt.retry, xe.Code, xe.Message)
 			}

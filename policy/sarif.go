@@ -132,9 +132,22 @@ func sarifLevel(s Severity) string {
 	return "note"
 }
 
+// FileFindings are the findings of one linted document.
+type FileFindings struct {
+	// File names the document; it becomes the SARIF artifact URI.
+	File     string
+	Findings []Finding
+}
+
 // WriteSARIF writes findings as a SARIF 2.1.0 log for code-scanning tools. file is
 // the artifact URI of the linted document.
 func WriteSARIF(w io.Writer, file string, fs []Finding) error {
+	return WriteSARIFFiles(w, []FileFindings{{File: file, Findings: fs}})
+}
+
+// WriteSARIFFiles writes the findings of several documents as one SARIF 2.1.0 log
+// with one run, each result located in its own file.
+func WriteSARIFFiles(w io.Writer, files []FileFindings) error {
 	driver := sarifDriver{Name: "keyless policy lint", InformationURI: "https://github.com/keyless-dev/keyless"}
 	index := map[string]int{}
 	for i, r := range rules {
@@ -145,6 +158,22 @@ func WriteSARIF(w io.Writer, file string, fs []Finding) error {
 		})
 	}
 	results := []sarifResult{}
+	for _, ff := range files {
+		results = appendSARIFResults(results, index, ff.File, ff.Findings)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(sarifLog{
+		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
+		Version: "2.1.0",
+		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}},
+	})
+}
+
+// appendSARIFResults appends the results of one file's findings; index maps rule IDs
+// to their position in the driver's rules.
+func appendSARIFResults(results []sarifResult, index map[string]int, file string, fs []Finding) []sarifResult {
 	for _, f := range fs {
 		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: file}}}
 		if f.Line > 0 {
@@ -159,14 +188,7 @@ func WriteSARIF(w io.Writer, file string, fs []Finding) error {
 			Properties: map[string]string{"fix": f.Fix},
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs:    []sarifRun{{Tool: sarifTool{Driver: driver}, Results: results}},
-	})
+	return results
 }
 
 // ruleName turns "no-sub-condition" into "NoSubCondition".

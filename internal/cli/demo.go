@@ -26,14 +26,14 @@ import (
 
 func newDemoCmd(s Streams) *cobra.Command {
 	var keep bool
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the seed articles' scenario end to end on a temporary local stack",
 		Long: `Start keyless up in-process on a temporary data directory, register its Bitbucket-style
 issuer as an IAM OIDC provider, create a role that admits one repository's production
 deployment environment, mint that step's token, log in and call whoami; then show a
 step from another repository being denied and explain saying why.`,
-		Example: "  keyless demo",
+		Example: "  keyless demo\n  keyless demo --keep   # keep the data directory to look at afterwards",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := os.MkdirTemp("", "keyless-demo-")
@@ -43,9 +43,17 @@ step from another repository being denied and explain saying why.`,
 			if !keep {
 				defer os.RemoveAll(dir)
 			}
-			return runDemo(cmd.Context(), s.Out, dir)
+			if err := runDemo(cmd.Context(), s.Out, dir); err != nil {
+				return err
+			}
+			if keep {
+				fmt.Fprintf(s.Out, "\nThe data directory is kept: %s (start it again with `keyless up --data %s`)\n", dir, dir)
+			}
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory (store, keys, CA, env file) and print its path")
+	return cmd
 }
 
 // runDemo is the demo's script; every step prints what it did.

@@ -48,6 +48,20 @@ func childEnv(environ, extra []string) []string {
 	return append(out, extra...)
 }
 
+// regionEnv returns the region variables to add to the child's environment: both set
+// to region when the user chose it with --region (flagSet), else each of AWS_REGION
+// and AWS_DEFAULT_REGION that is unset, so that SDKs (AWS_REGION) and the AWS CLI
+// (AWS_DEFAULT_REGION) use the region of the exchange without overriding the user's.
+func regionEnv(flagSet bool, region string, getenv func(string) string) []string {
+	var out []string
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if flagSet || getenv(k) == "" {
+			out = append(out, k+"="+region)
+		}
+	}
+	return out
+}
+
 func newExecCmd(s Streams) *cobra.Command {
 	var lf loginFlags
 	cmd := &cobra.Command{
@@ -60,14 +74,21 @@ the command's AWS SDKs and CLI at it (AWS_CONTAINER_CREDENTIALS_FULL_URI and
 AWS_CONTAINER_AUTHORIZATION_TOKEN, a random token). Before they expire it exchanges a
 fresh token (a token file is re-read, GitHub's token re-requested) for new ones.
 Static AWS keys, AWS_PROFILE and web identity variables are removed from the command's
-environment; AWS_REGION is kept (and set by --region).
+environment. The command gets the region of the exchange in AWS_REGION and
+AWS_DEFAULT_REGION (the AWS CLI reads only the latter): --region sets both, and
+otherwise a region already in the environment is kept and only a missing one is filled.
 
 Standard streams pass through, SIGINT and SIGTERM are forwarded, and keyless exits
 with the command's exit status.`,
 		Example: `  keyless exec --role-arn arn:aws:iam::123456789012:role/deploy -- aws sts get-caller-identity
   keyless exec --duration 15m -- ./deploy.sh production
   keyless exec --token-env AWS_ID_TOKEN -- terraform apply -auto-approve`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("exec needs a command to run: keyless exec [login flags] -- CMD [ARGS...], e.g. keyless exec -- aws sts get-caller-identity")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ls, err := lf.setup(s)
 			if err != nil {
@@ -84,10 +105,7 @@ with the command's exit status.`,
 			}
 			defer srv.Close()
 
-			extra := srv.Env()
-			if lf.region != "" {
-				extra = append(extra, "AWS_REGION="+lf.region, "AWS_DEFAULT_REGION="+lf.region)
-			}
+			extra := append(srv.Env(), regionEnv(lf.region != "", ls.region, os.Getenv)...)
 			child := exec.Command(args[0], args[1:]...)
 			child.Env = childEnv(os.Environ(), extra)
 			child.Stdin, child.Stdout, child.Stderr = s.In, s.Out, s.Err

@@ -76,14 +76,10 @@ func (f *loginFlags) setup(s Streams) (*loginSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	session := f.sessionName
-	if session == "" {
-		session = os.Getenv("AWS_ROLE_SESSION_NAME")
+	session, err := f.resolveSessionName(ci)
+	if err != nil {
+		return nil, err
 	}
-	if session == "" {
-		session = ci.SessionName(time.Now())
-	}
-	session = client.SanitizeSessionName(session)
 	var policy string
 	if f.sessionPolicyFile != "" {
 		b, err := os.ReadFile(f.sessionPolicyFile)
@@ -116,6 +112,7 @@ func (f *loginFlags) setup(s Streams) (*loginSetup, error) {
 		Region:            ls.region,
 		Endpoint:          ls.endpoint,
 		MaxAttempts:       f.maxAttempts,
+		ExplainFlags:      client.ExplainTokenFlags(src),
 		Logger:            log,
 	})
 	if err != nil {
@@ -124,6 +121,25 @@ func (f *loginFlags) setup(s Streams) (*loginSetup, error) {
 	log.Debug("login setup", slog.String("ci", string(ci.Provider)), slog.String("role_arn", role),
 		slog.String("session_name", session), slog.String("region", ls.region), slog.String("sts_endpoint", ls.endpoint))
 	return ls, nil
+}
+
+// resolveSessionName is --session-name, else $AWS_ROLE_SESSION_NAME, else a name
+// derived from the CI context. A name the user gave is checked, never rewritten;
+// only a derived name is sanitized.
+func (f *loginFlags) resolveSessionName(ci client.CIContext) (string, error) {
+	for _, given := range []struct{ name, from string }{
+		{f.sessionName, "--session-name"},
+		{os.Getenv("AWS_ROLE_SESSION_NAME"), "AWS_ROLE_SESSION_NAME"},
+	} {
+		if given.name == "" {
+			continue
+		}
+		if err := client.ValidateSessionName(given.name); err != nil {
+			return "", fmt.Errorf("%s: %w", given.from, err)
+		}
+		return given.name, nil
+	}
+	return ci.SessionName(time.Now()), nil
 }
 
 func newLoginCmd(s Streams) *cobra.Command {

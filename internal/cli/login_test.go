@@ -224,7 +224,7 @@ func TestLoginAWSProfileWithTokenFile(t *testing.T) {
 	tokenFile := filepath.Join(dir, "web-identity-token")
 	code, out, errOut := loginRun(t, loginTestToken+"\n", "login", "--role-arn", loginTestRole, "--token-file", "-",
 		"--sts-endpoint", st.srv.URL, "--region", "eu-west-1", "--format", "aws-profile", "--profile", "ci",
-		"--write-token-file", tokenFile, "--session-name", "my session")
+		"--write-token-file", tokenFile, "--session-name", "my-session")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/keyless-dev/keyless/policy"
 	"github.com/spf13/cobra"
@@ -32,12 +34,37 @@ that decided it.`,
 	return cmd
 }
 
-// oneFile requires exactly one FILE argument.
-func oneFile(cmd *cobra.Command, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%s needs exactly one policy FILE (or - for standard input), got %d arguments", cmd.CommandPath(), len(args))
+// policyFiles expands the FILE arguments of validate and lint: a pattern with *, ?
+// or [ becomes the files it matches, in order, and must match at least one; "-" is
+// standard input and may appear once.
+func policyFiles(args []string) ([]string, error) {
+	if len(args) == 0 {
+		return nil, errors.New("no policy FILE given: name one or more files, glob patterns (policies/*.json) or - for standard input")
 	}
-	return nil
+	var files []string
+	stdin := false
+	for _, a := range args {
+		switch {
+		case a == "-":
+			if stdin {
+				return nil, errors.New("standard input (-) given twice: it can be read only once")
+			}
+			stdin = true
+			files = append(files, a)
+		case strings.ContainsAny(a, "*?["):
+			matches, err := filepath.Glob(a)
+			if err != nil {
+				return nil, fmt.Errorf("bad glob pattern %q: %w", a, err)
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("no file matches %q", a)
+			}
+			files = append(files, matches...)
+		default:
+			files = append(files, a)
+		}
+	}
+	return files, nil
 }
 
 // readInput reads a named file, or standard input for "-".
@@ -70,77 +97,143 @@ func loadPolicy(s Streams, file, kindFlag string) (*policy.Policy, error) {
 	return p, nil
 }
 
+// validation is the outcome of validating one file, as `validate --output json`
+// writes it.
+type validation struct {
+	File       string `json:"file"`
+	Valid      bool   `json:"valid"`
+	Kind       string `json:"kind,omitempty"`
+	Statements int    `json:"statements,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
 func newPolicyValidateCmd(s Streams) *cobra.Command {
-	var kind string
+	var kind, output string
 	cmd := &cobra.Command{
-		Use:   "validate FILE",
-		Short: "Check that a policy document is valid, as IAM would",
-		Long: `Validate a policy document: JSON syntax, elements, operators, values and the size
-limit of its kind. The kind is detected (statements with a Principal make a trust or
-resource policy) unless --kind names it. Use - to read standard input.`,
+		Use:   "validate FILE...",
+		Short: "Check that policy documents are valid, as IAM would",
+		Long: `Validate policy documents: JSON syntax, elements, operators, values and the size
+limit of their kind. The kind is detected (statements with a Principal make a trust or
+resource policy) unless --kind names it. FILE may be a glob pattern (quote it) or - for
+standard input. Every file is checked and reported; the exit status is 1 when any is
+invalid. --output json writes one JSON object per file:
+{"file", "valid", "kind", "statements", "error"}.`,
 		Example: `  keyless policy validate trust.json
+  keyless policy validate 'policies/*.json' --output json
   keyless policy validate --kind identity deploy-permissions.json
   cat session.json | keyless policy validate --kind session -`,
-		Args: oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPolicy(s, args[0], kind)
+			if output != "text" && output != "json" {
+				return fmt.Errorf("invalid --output %q: use text or json", output)
+			}
+			if kind != "" {
+				if _, err := policy.ParseKind(kind); err != nil {
+					return err
+				}
+			}
+			files, err := policyFiles(args)
 			if err != nil {
 				return err
 			}
-			n := len(p.Statements)
-			plural := "s"
-			if n == 1 {
-				plural = ""
+			enc := json.NewEncoder(s.Out)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			invalid := 0
+			for _, file := range files {
+				v := validation{File: file}
+				p, err := loadPolicy(s, file, kind)
+				if err == nil {
+					v.Valid, v.Kind, v.Statements = true, p.Kind.String(), len(p.Statements)
+				} else {
+					invalid++
+					v.Error = err.Error()
+				}
+				switch {
+				case output == "json":
+					if err := enc.Encode(v); err != nil {
+						return err
+					}
+				case v.Valid:
+					plural := "s"
+					if v.Statements == 1 {
+						plural = ""
+					}
+					fmt.Fprintf(s.Out, "%s: valid %s policy (%d statement%s)\n", file, v.Kind, v.Statements, plural)
+				default:
+					fmt.Fprintf(s.Err, "keyless: %s\n", v.Error)
+				}
 			}
-			_, err = fmt.Fprintf(s.Out, "%s: valid %s policy (%d statement%s)\n", args[0], p.Kind, n, plural)
-			return err
+			switch {
+			case invalid == 0:
+				return nil
+			case len(files) == 1:
+				return &ExitError{Code: 1}
+			}
+			return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d policies are invalid", invalid, len(files))}
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "", "policy kind: identity, trust, resource, session or boundary (default: detected)")
+	cmd.Flags().StringVar(&output, "output", "text", "output: text or json (one object per file)")
 	return cmd
 }
 
 func newPolicyLintCmd(s Streams) *cobra.Command {
 	var kind, format string
 	cmd := &cobra.Command{
-		Use:   "lint FILE",
-		Short: "Find dangerous or ineffective constructs in a policy",
+		Use:   "lint FILE...",
+		Short: "Find dangerous or ineffective constructs in policies",
 		Long: `Lint a policy document. Trust policies that trust an OIDC provider are checked for a
 missing sub condition (any repository on the issuer could assume the role), a missing
 aud condition, over-broad sub patterns, Principal "*" and wildcard actions; permission
 policies for "*" on "*" and iam:PassRole on "*"; every policy for wildcards inside
-StringEquals and ForAllValues in an Allow. Exits 1 when a finding has severity error.`,
+StringEquals and ForAllValues in an Allow. FILE may be a glob pattern (quote it) or -
+for standard input; every file is linted. --format json writes one {"file", "findings"}
+object per file; sarif writes one log for all. Exits 1 when a finding has severity
+error.`,
 		Example: `  keyless policy lint trust.json
-  keyless policy lint --format json trust.json
+  keyless policy lint --format json 'roles/*-trust.json'
   keyless policy lint --kind identity --format sarif permissions.json > lint.sarif`,
-		Args: oneFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
 			case "text", "json", "sarif":
 			default:
 				return fmt.Errorf("unknown --format %q (want text, json or sarif)", format)
 			}
-			p, err := loadPolicy(s, args[0], kind)
+			files, err := policyFiles(args)
 			if err != nil {
 				return err
 			}
-			findings := policy.Lint(p)
-			name := args[0]
-			if name == "-" {
-				name = "stdin"
+			var linted []policy.FileFindings
+			for _, file := range files {
+				p, err := loadPolicy(s, file, kind)
+				if err != nil {
+					return err
+				}
+				name := file
+				if name == "-" {
+					name = "stdin"
+				}
+				linted = append(linted, policy.FileFindings{File: name, Findings: policy.Lint(p)})
 			}
-			switch format {
-			case "json":
-				err = policy.WriteFindingsJSON(s.Out, name, findings)
-			case "sarif":
-				err = policy.WriteSARIF(s.Out, name, findings)
-			default:
-				err = policy.WriteFindingsText(s.Out, name, findings)
+			if format == "sarif" {
+				if err := policy.WriteSARIFFiles(s.Out, linted); err != nil {
+					return err
+				}
 			}
-			if err != nil {
-				return err
+			failed := false
+			for _, ff := range linted {
+				switch format {
+				case "json":
+					err = policy.WriteFindingsJSON(s.Out, ff.File, ff.Findings)
+				case "text":
+					err = policy.WriteFindingsText(s.Out, ff.File, ff.Findings)
+				}
+				if err != nil {
+					return err
+				}
+				failed = failed || policy.HasErrors(ff.Findings)
 			}
-			if policy.HasErrors(findings) {
+			if failed {
 				return &ExitError{Code: 1}
 			}
 			return nil

@@ -58,7 +58,7 @@ func TestPolicyValidate(t *testing.T) {
 	if code, _, errs = run(t, "", "policy", "validate", bad); code != 1 || !strings.Contains(errs, "Condition.IpAddress.aws:SourceIp") {
 		t.Fatalf("code %d err %q", code, errs)
 	}
-	if code, _, errs = run(t, "", "policy", "validate"); code != 1 || !strings.Contains(errs, "needs exactly one policy FILE") {
+	if code, _, errs = run(t, "", "policy", "validate"); code != 1 || !strings.Contains(errs, "no policy FILE given") {
 		t.Fatalf("no args: code %d err %q", code, errs)
 	}
 	if code, _, errs = run(t, "", "policy", "validate", "--kind", "role", f); code != 1 || !strings.Contains(errs, "unknown policy kind") {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -42,15 +44,37 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 	if err == nil {
 		return 0
 	}
+	code := 1
 	var ee *ExitError
 	if errors.As(err, &ee) {
-		if ee.Err != nil {
-			fmt.Fprintf(s.Err, "keyless: %v\n", ee.Err)
-		}
-		return ee.Code
+		code, err = ee.Code, ee.Err
 	}
-	fmt.Fprintf(s.Err, "keyless: %v\n", err)
-	return 1
+	if err != nil {
+		fmt.Fprintf(s.Err, "keyless: %v\n", err)
+		if hint := connectionHint(err); hint != "" {
+			fmt.Fprintf(s.Err, "hint: %s\n", hint)
+		}
+	}
+	return code
+}
+
+// connectionHint says what to do when err is a refused connection: on a loopback
+// address that is most often a `keyless up` that is not running.
+func connectionHint(err error) string {
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return ""
+	}
+	addr := "the endpoint"
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Addr != nil {
+		addr = oe.Addr.String()
+	}
+	if host, _, splitErr := net.SplitHostPort(addr); splitErr == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() || host == "localhost" {
+			return fmt.Sprintf("nothing is listening at %s: is keyless up running? start it with `keyless up` and load its settings with `. .keyless/env`", addr)
+		}
+	}
+	return fmt.Sprintf("nothing is listening at %s: check the endpoint URL (--endpoint, --sts-endpoint, AWS_ENDPOINT_URL) and that the service is up", addr)
 }
 
 // NewRootCommand returns the keyless command tree wired to the given streams.
@@ -68,7 +92,8 @@ chain locally: a pipeline identity provider and AWS-compatible IAM and STS.`,
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	root.CompletionOptions.HiddenDefaultCmd = true
+	root.Version = buildVersion()
+	root.SetVersionTemplate(versionLine() + "\n")
 	for _, add := range commands {
 		root.AddCommand(add(s))
 	}

@@ -14,16 +14,27 @@ var version = "dev"
 func newVersionCmd(s Streams) *cobra.Command {
 	return &cobra.Command{
 		Use:     "version",
-		Short:   "Print the keyless version",
-		Example: "  keyless version",
+		Short:   "Print the keyless version (also keyless --version)",
+		Example: "  keyless version\n  keyless --version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-				v = info.Main.Version
-			}
-			_, err := fmt.Fprintf(s.Out, "keyless %s %s/%s %s\n", v, runtime.GOOS, runtime.GOARCH, runtime.Version())
+			_, err := fmt.Fprintln(s.Out, versionLine())
 			return err
 		},
 	}
+}
+
+// buildVersion is the version set at build time, else the module version of a
+// `go install`ed binary, else "dev".
+func buildVersion() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = info.Main.Version
+	}
+	return v
+}
+
+// versionLine is what `keyless version` and `keyless --version` print.
+func versionLine() string {
+	return fmt.Sprintf("keyless %s %s/%s %s", buildVersion(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 }

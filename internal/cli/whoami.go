@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-dev/keyless/awsconfig"
 	"github.com/keyless-dev/keyless/client"
 )
 
@@ -40,6 +42,13 @@ AWS SDK.`,
 			}
 			if cfg.Region == "" {
 				cfg.Region = client.DefaultRegion
+			}
+			// Ask the chain first: when it found nothing, its error lists every
+			// provider it tried, which says less to a person than what to do.
+			if err := awsconfig.CheckCredentials(ctx, cfg); errors.Is(err, awsconfig.ErrNoCredentials) {
+				return errors.New("whoami: no AWS credentials found (environment, profile, web identity, container or instance role): run it under `keyless exec -- keyless whoami`, or `eval \"$(keyless login)\"` first")
+			} else if err != nil {
+				return fmt.Errorf("whoami: %w", err)
 			}
 			stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
 				if endpoint != "" {
