@@ -1,0 +1,348 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
+)
+
+// readmeCommand says how the README test runs one command of the README's ```sh
+// blocks and what a reader should see.
+type readmeCommand struct {
+	// exit is the exit status the command must end with.
+	exit int
+	// stdout and stderr are substrings the command's output must hold.
+	stdout, stderr string
+	// in is where the command runs: "work" (a directory holding .keyless of a
+	// running keyless up and the files the examples name) or "repo" (the checkout).
+	in string
+	// needs names a program the command runs besides keyless (testenv.LookPath).
+	needs string
+	// server marks a command that runs until stopped: it must print its banner
+	// (stdout), then stop cleanly on SIGTERM.
+	server bool
+	// run replaces the command as printed, when running it verbatim would be
+	// wrong here; why says why. Empty runs the README's line itself.
+	run, why string
+	// check makes further assertions after the command ran in dir.
+	check func(t *testing.T, dir, stdout string)
+}
+
+// readmeCommands covers every command of the README's ```sh blocks, keyed by the
+// command as printed (comment removed). A README command missing here fails the
+// test, and so does an entry the README no longer has.
+var readmeCommands = map[string]readmeCommand{
+	// Quick start and building.
+	`go run ./cmd/keyless demo`: {in: "repo", stdout: "another was refused, with the reason"},
+	`make test`:                 {in: "repo", run: `make -n test`, why: "make test is the suite this test belongs to; CI runs it", stdout: "go test"},
+	`make build && export PATH="$PWD/bin:$PATH"`:                           {in: "repo", run: `make build && export PATH="$PWD/bin:$PATH" && command -v keyless`, why: "also show that PATH now finds it", stdout: "/bin/keyless"},
+	`go install ./cmd/keyless && export PATH="$(go env GOPATH)/bin:$PATH"`: {in: "repo", run: `go install ./cmd/keyless && export PATH="$(go env GOPATH)/bin:$PATH" && keyless --version`, why: "also show that keyless runs (GOBIN is a temporary directory here)", stdout: "keyless "},
+	`keyless --version`: {stdout: "keyless "},
+
+	// keyless up.
+	`keyless up`: {server: true, run: `keyless up --listen 127.0.0.1:0`, why: "port 8400 may be taken on the machine running the tests", stdout: "keyless up: ready"},
+	`keyless up --listen 127.0.0.1:0 --data "$(mktemp -d)"`: {server: true, stdout: "keyless up: ready"},
+
+	// The root credentials with the AWS CLI.
+	`aws sts get-caller-identity`: {needs: "aws", stdout: `"arn:aws:iam::000000000000:root"`},
+	`aws iam list-roles`:          {needs: "aws", stdout: "WebProductionRole"},
+
+	// Minting.
+	`keyless token mint --workspace acme --repository web`:                                                      {stdout: "eyJ"},
+	`keyless token mint --workspace acme --repository web --environment production --branch main --output json`: {stdout: `"branchName": "main"`},
+	`keyless token mint --workspace acme --repository web --audience sts.amazonaws.com --ttl 15m`:               {stdout: "eyJ"},
+
+	// Signing keys.
+	`keyless keys list`:                {stdout: "active"},
+	`keyless keys prepare --alg ES256`: {stdout: "prepared "},
+	`keyless keys activate --force`:    {stdout: "activated "},
+	`keyless keys list --output json`:  {stdout: `"ES256"`},
+
+	// A pipeline step on the local stack.
+	`keyless exec --role-arn "$AWS_ROLE_ARN" -- aws sts get-caller-identity`: {needs: "aws", stdout: "assumed-role/WebProductionRole/"},
+	`eval "$(keyless login --role-arn "$AWS_ROLE_ARN")" && keyless whoami`:   {stdout: "assumed-role/WebProductionRole/"},
+
+	// Debugging trust.
+	`keyless token inspect "$BITBUCKET_STEP_OIDC_TOKEN" --verify`:          {stdout: "sub"},
+	`keyless token inspect --output json < token.jwt`:                      {stdout: `"claims"`},
+	`keyless explain --role-arn "$AWS_ROLE_ARN" --source-ip 34.199.54.113`: {stdout: "ADMITTED"},
+
+	// Policies.
+	`keyless policy validate trust.json 'policies/*.json'`: {stdout: "policies/deploy.json: valid identity policy"},
+	`keyless policy lint trust.json`:                       {stdout: "trust.json: no findings"},
+	`keyless policy lint --format sarif 'policies/*.json' > lint.sarif`: {check: func(t *testing.T, dir, _ string) {
+		b, err := os.ReadFile(filepath.Join(dir, "lint.sarif"))
+		if err != nil || !bytes.Contains(b, []byte(`"version": "2.1.0"`)) || !bytes.Contains(b, []byte(`"name": "keyless policy lint"`)) {
+			t.Errorf("lint.sarif is not a SARIF log of keyless policy lint (%v):\n%.300s", err, b)
+		}
+	}},
+	`keyless policy simulate --input request.json`: {stdout: `"decision": "Allowed"`},
+
+	// Development.
+	`make check`:            {in: "repo", run: `make -n check`, why: "CI runs it before the tests; here only that the target exists", stdout: "go vet"},
+	`make fuzz FUZZTIME=5m`: {in: "repo", run: `make -n fuzz FUZZTIME=5m`, why: "fuzzing runs apart from the suite", stdout: "-fuzztime 5m"},
+	`make bench`:            {in: "repo", run: `make -n bench`, why: "benchmarks run apart from the suite", stdout: "-bench"},
+	`go test ./issuer -run '^$' -bench Mint -benchtime 3s`:              {in: "repo", run: `go test ./issuer -list 'Mint'`, why: "benchmarks run apart from the suite; here that the pattern selects some", stdout: "BenchmarkMint"},
+	`go test ./policy -run '^$' -bench Trust3Conditions -benchmem`:      {in: "repo", run: `go test ./policy -list 'Trust3Conditions'`, why: "as above", stdout: "Trust3Conditions"},
+	`go test ./sts -run '^$' -bench 'Exchange|RawRS256' -benchtime 3s`:  {in: "repo", run: `go test ./sts -list 'Exchange|RawRS256'`, why: "as above", stdout: "BenchmarkRawRS256"},
+	`go test ./e2e -run '^$' -bench LoopbackExchange -benchtime 20000x`: {in: "repo", run: `go test ./e2e -list 'LoopbackExchange'`, why: "as above", stdout: "BenchmarkLoopbackExchange"},
+}
+
+// readmeBlock is one ```sh block: its setup lines (". FILE" and "export …", run
+// before each later command of the block) and its commands.
+type readmeBlock struct {
+	line     int
+	setup    []string
+	commands []readmeLine
+}
+
+type readmeLine struct {
+	line  int
+	text  string
+	setup []string // the block's setup lines before this command
+}
+
+var readmeComment = regexp.MustCompile(`\s+#\s.*$`)
+
+// readmeBlocks parses the ```sh blocks of the README at path.
+func readmeBlocks(t *testing.T, path string) []readmeBlock {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		blocks []readmeBlock
+		cur    *readmeBlock
+		cont   string
+	)
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		text := sc.Text()
+		switch {
+		case cur == nil && text == "```sh":
+			blocks = append(blocks, readmeBlock{line: n})
+			cur = &blocks[len(blocks)-1]
+			continue
+		case cur != nil && text == "```":
+			cur = nil
+			continue
+		case cur == nil:
+			continue
+		}
+		text = strings.TrimSpace(readmeComment.ReplaceAllString(text, ""))
+		if strings.HasSuffix(text, `\`) {
+			cont += strings.TrimSuffix(text, `\`) + " "
+			continue
+		}
+		text, cont = cont+text, ""
+		switch {
+		case text == "":
+		case strings.HasPrefix(text, ". ") || strings.HasPrefix(text, "export "):
+			cur.setup = append(cur.setup, text)
+		default:
+			cur.commands = append(cur.commands, readmeLine{line: n, text: text, setup: append([]string(nil), cur.setup...)})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return blocks
+}
+
+// TestREADMECommands runs every example command of the README, in order, against a
+// running keyless up, as a reader would type them in a shell that has the env file
+// sourced: the setup lines of a block run before each of its commands.
+func TestREADMECommands(t *testing.T) {
+	blocks := readmeBlocks(t, "../README.md")
+	seen := map[string]bool{}
+	var lines []readmeLine
+	for _, b := range blocks {
+		for _, c := range b.commands {
+			if _, ok := readmeCommands[c.text]; !ok {
+				t.Errorf("README.md:%d: %q is not covered: add it to readmeCommands with what it must print", c.line, c.text)
+			}
+			seen[c.text] = true
+			lines = append(lines, c)
+		}
+	}
+	for text := range readmeCommands {
+		if !seen[text] {
+			t.Errorf("readmeCommands has %q, which README.md no longer shows: remove it", text)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	f := newFederationIn(t, filepath.Join(work, ".keyless"))
+	step := mintJSON(t, f.p.env, "--repository", "web", "--environment", "production").Token
+	files := map[string]string{
+		"token.jwt":            step,
+		"trust.json":           trustPolicy(f.providerARN, f.providerURL, map[string]any{"StringEquals": map[string]any{f.providerURL + ":aud": f.audience}, "StringLike": map[string]any{f.providerURL + ":sub": f.webRepoUUID + ":" + f.prodEnvUUID + ":*"}}),
+		"policies/deploy.json": `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::my-site", "arn:aws:s3:::my-site/*"]}]}`,
+		"request.json": `{"request": {"principal": "arn:aws:iam::000000000000:role/deploy", "action": "s3:PutObject", "resource": "arn:aws:s3:::my-site/index.html"},
+			"identityPolicies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::my-site/*"}]}]}`,
+	}
+	for name, content := range files {
+		p := filepath.Join(work, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// keyless on PATH, as the README's build section leaves it.
+	bin := t.TempDir()
+	if err := os.Symlink(keylessBin, filepath.Join(bin, "keyless")); err != nil {
+		t.Fatal(err)
+	}
+	// The Go commands of the README use the machine's build and module caches, as
+	// they would in the reader's shell, though HOME is a fresh directory.
+	goEnv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	goVars := strings.Fields(string(goEnv))
+	if len(goVars) != 3 {
+		t.Fatalf("go env GOCACHE GOMODCACHE GOPATH printed %q", goEnv)
+	}
+	home := t.TempDir()
+	var env []string
+	for _, kv := range cleanEnv() {
+		if k, _, _ := strings.Cut(kv, "="); k != "PATH" && k != "HOME" {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+home,
+		"AWS_CONFIG_FILE="+filepath.Join(home, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "aws-credentials"),
+		"AWS_ROLE_ARN="+f.envRole,
+		"BITBUCKET_STEP_OIDC_TOKEN="+step,
+		"GOCACHE="+goVars[0], "GOMODCACHE="+goVars[1], "GOPATH="+goVars[2],
+	)
+
+	for _, c := range lines {
+		want := readmeCommands[c.text]
+		t.Run(fmt.Sprintf("README.md:%d", c.line), func(t *testing.T) {
+			if want.needs != "" {
+				testenv.LookPath(t, want.needs)
+			}
+			script := c.text
+			if want.run != "" {
+				script = want.run
+				t.Logf("runs %q for %q: %s", want.run, c.text, want.why)
+			}
+			dir, prelude := work, []string{". ./.keyless/env"}
+			if want.in == "repo" {
+				dir, prelude = repo, nil
+			}
+			if want.server {
+				dir, prelude = t.TempDir(), nil
+				script = "exec " + script
+			}
+			script = strings.Join(append(append(prelude, c.setup...), script), "\n")
+			// Temporary files and installed binaries stay in the test's directories.
+			cmdEnv := append(append([]string(nil), env...), "TMPDIR="+t.TempDir(), "GOBIN="+t.TempDir())
+			var stdout, stderr string
+			var code int
+			if want.server {
+				stdout, stderr, code = runServerScript(t, dir, cmdEnv, script, want.stdout)
+			} else {
+				stdout, stderr, code = runScript(t, dir, cmdEnv, script)
+			}
+			if code != want.exit {
+				t.Fatalf("%s\nexit %d, want %d\nstdout: %s\nstderr: %s", c.text, code, want.exit, stdout, stderr)
+			}
+			if !strings.Contains(stdout, want.stdout) {
+				t.Errorf("%s\nstdout lacks %q:\n%s", c.text, want.stdout, stdout)
+			}
+			if !strings.Contains(stderr, want.stderr) {
+				t.Errorf("%s\nstderr lacks %q:\n%s", c.text, want.stderr, stderr)
+			}
+			noSecrets(t, "output of "+c.text, stdout+stderr, f.p.env["KEYLESS_ROOT_SECRET_ACCESS_KEY"], f.p.env["KEYLESS_RUNNER_TOKEN"])
+			if want.check != nil {
+				want.check(t, dir, stdout)
+			}
+		})
+	}
+}
+
+// runScript runs script with sh in dir and returns its output and exit status.
+func runScript(t *testing.T, dir string, env []string, script string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", script)
+	cmd.Dir, cmd.Env = dir, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return stdout.String(), stderr.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %q: %v", script, err)
+	}
+	return stdout.String(), stderr.String(), 0
+}
+
+// runServerScript starts script, waits until its stdout holds ready, then stops it
+// with SIGTERM and returns its output and exit status.
+func runServerScript(t *testing.T, dir string, env []string, script, ready string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Dir, cmd.Env = dir, env
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(stdout.String(), ready) {
+		select {
+		case err := <-done:
+			t.Fatalf("%q exited before it was ready: %v\nstdout: %s\nstderr: %s", script, err, stdout, stderr)
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("%q not ready after 30s\nstdout: %s\nstderr: %s", script, stdout, stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String(), code
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("%q did not stop within 15s of SIGTERM", script)
+	}
+	return "", "", -1
+}
