@@ -3,10 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,40 +13,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	_ "github.com/jackc/pgx/v5/stdlib" // to create the test schema
 
-	"github.com/keyless-dev/keyless/internal/testenv"
+	"github.com/keyless-dev/keyless/store/postgres/pgtest"
 )
 
 // TestReplicasShareAPostgresStore runs two keyless up processes on one PostgreSQL
 // store (their own data directories, one KEK): what one provisions the other serves,
 // and session credentials sealed by one are accepted by the other.
 func TestReplicasShareAPostgresStore(t *testing.T) {
-	base := testenv.Getenv(t, "KEYLESS_TEST_POSTGRES_DSN", "make test sets it when PostgreSQL answers on 127.0.0.1:5432")
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "keyless_e2e_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	dsn := pgtest.NewSchema(t).DSN
 
 	kek := make([]byte, 32)
 	rand.Read(kek)
 	cfg := filepath.Join(t.TempDir(), "config.json")
-	if err := os.WriteFile(cfg, []byte(`{"store":"`+u.String()+`"}`), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(`{"store":"`+dsn+`"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	kekEnv := []string{"KEYLESS_KEK=" + base64.StdEncoding.EncodeToString(kek)}

@@ -2,15 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keyless-dev/keyless/store/postgres/pgtest"
 )
 
 // keysRun runs keyless with args and returns the exit code, stdout and stderr.
@@ -49,35 +47,13 @@ func TestKeysCommandsNeverCreateAStore(t *testing.T) {
 // TestKeysListOnPostgresWithoutStore: `keys list --store DSN` on a database keyless up
 // never used says it holds no store, hiding the password, and creates no table.
 func TestKeysListOnPostgresWithoutStore(t *testing.T) {
-	base := os.Getenv("KEYLESS_TEST_POSTGRES_DSN")
-	if base == "" {
-		t.Skip("set KEYLESS_TEST_POSTGRES_DSN to run the PostgreSQL tests")
-	}
 	t.Setenv("KEYLESS_KEK", "")
 	t.Setenv("KEYLESS_DATA", "")
-	admin, err := sql.Open("pgx", base)
+	sch := pgtest.NewSchema(t)
+	u, err := url.Parse(sch.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Close() }) // after the schema is dropped
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "keyless_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
 	u.User = url.UserPassword(u.User.Username(), "s3cret") // trust auth ignores it
 
 	data := filepath.Join(t.TempDir(), "data")
@@ -87,11 +63,7 @@ func TestKeysListOnPostgresWithoutStore(t *testing.T) {
 	if code != 1 || out != "" || errOut != want {
 		t.Errorf("exit %d, stdout %q, stderr %q\nwant exit 1 and %q", code, out, errOut, want)
 	}
-	var tables int
-	if err := admin.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = $1", schema).Scan(&tables); err != nil {
-		t.Fatal(err)
-	}
-	if tables != 0 {
+	if tables := sch.Tables(t); tables != 0 {
 		t.Errorf("keys list created %d tables in the database", tables)
 	}
 	if _, err := os.Stat(data); err == nil {

@@ -2,11 +2,7 @@ package server
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"os"
@@ -16,6 +12,7 @@ import (
 
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/store"
+	"github.com/keyless-dev/keyless/store/postgres/pgtest"
 )
 
 // envWith returns a getenv that knows only the given variables.
@@ -140,42 +137,9 @@ func TestOpenKeyAdminPostgresWithoutStore(t *testing.T) {
 }
 
 // postgresSchema returns the DSN of a fresh PostgreSQL schema, dropped when the test
-// ends, and a function counting the tables in it; it skips the test when
-// KEYLESS_TEST_POSTGRES_DSN is unset.
+// ends, and a function counting the tables in it (store/postgres/pgtest).
 func postgresSchema(t *testing.T) (string, func() int) {
 	t.Helper()
-	base := os.Getenv("KEYLESS_TEST_POSTGRES_DSN")
-	if base == "" {
-		t.Skip("set KEYLESS_TEST_POSTGRES_DSN to run the PostgreSQL tests")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "keyless_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() int {
-		var n int
-		if err := admin.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = $1", schema).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	sch := pgtest.NewSchema(t)
+	return sch.DSN, func() int { return sch.Tables(t) }
 }

@@ -8,9 +8,10 @@
 // environment variable CI is true (as .ci/run sets it) the test fails instead,
 // because CI must run everything.
 //
-// Tests that build an AWS SDK configuration call DisableInstanceMetadata from
-// TestMain, so that the SDK's default credential chain never falls through to the
-// EC2 instance metadata address, and child processes get MetadataDisabledEnv.
+// Packages whose tests build an AWS SDK configuration use Main as their TestMain
+// (or call DisableInstanceMetadata from their own), so that the SDK's default
+// credential chain never falls through to the EC2 instance metadata address, and
+// child processes get MetadataDisabledEnv.
 package testenv
 
 import (
@@ -37,6 +38,16 @@ func DisableInstanceMetadata() {
 	if err := os.Setenv(k, v); err != nil {
 		panic(fmt.Sprintf("testenv: set %s: %v", MetadataDisabledEnv, err))
 	}
+}
+
+// Main is the TestMain of a package whose tests build AWS SDK clients or start
+// programs that do: it calls DisableInstanceMetadata, runs the tests and exits with
+// their status. When nothing else answers, the AWS SDK's default credential chain
+// falls through to the EC2 instance metadata address; AWS_EC2_METADATA_DISABLED=true
+// keeps the tests, and every child process they start, off it.
+func Main(m *testing.M) {
+	DisableInstanceMetadata()
+	os.Exit(m.Run())
 }
 
 // InCI reports whether the tests run in CI: the environment variable CI is true

@@ -3,76 +3,30 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/keyless-dev/keyless/internal/testenv"
 	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/store/internal/sqlstore"
+	"github.com/keyless-dev/keyless/store/postgres/pgtest"
 	"github.com/keyless-dev/keyless/store/storetest"
 )
 
-// dsnEnv names the environment variable with the DSN of a PostgreSQL database the
-// tests may create schemas in.
-const dsnEnv = "KEYLESS_TEST_POSTGRES_DSN"
-
 // schemas returns a function that creates a fresh schema for a test, dropped when
 // that test ends, and returns a DSN that uses it. It skips t when no database is
-// configured, or fails it in CI (internal/testenv).
+// configured, or fails it in CI (store/postgres/pgtest).
 func schemas(t *testing.T) func(t *testing.T) string {
 	t.Helper()
-	base := testenv.Getenv(t, dsnEnv, "e.g. "+dsnEnv+"='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' (make test sets it when PostgreSQL answers on 127.0.0.1:5432)")
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("open %s: %v", dsnEnv, err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
+	srv := pgtest.Open(t)
 	return func(t *testing.T) string {
 		t.Helper()
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		schema := "keyless_test_" + hex.EncodeToString(b)
-		if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			// t.Context is already cancelled in cleanup.
-			if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		return withParams(t, base, "search_path", schema,
-			// Tests need no durability; this keeps them fast on a busy disk.
-			"synchronous_commit", "off")
+		// Tests need no durability; this keeps them fast on a busy disk.
+		return srv.NewSchema(t, "synchronous_commit", "off").DSN
 	}
-}
-
-// withParams returns dsn with the given run-time parameters (name, value pairs) set.
-func withParams(t *testing.T, dsn string, kv ...string) string {
-	t.Helper()
-	if !strings.Contains(dsn, "://") {
-		for i := 0; i < len(kv); i += 2 {
-			dsn += " " + kv[i] + "=" + kv[i+1]
-		}
-		return dsn
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse %s: %v", dsnEnv, err)
-	}
-	q := u.Query()
-	for i := 0; i < len(kv); i += 2 {
-		q.Set(kv[i], kv[i+1])
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func TestConformance(t *testing.T) {
