@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/keyless-dev/keyless/arn"
 )
 
 // DefaultAudience is the audience requested from GitHub Actions when none is given; it
@@ -180,33 +182,12 @@ func ResolveRoleARN(flag string, getenv func(string) string) (string, error) {
 
 // roleAccount returns the account ID of an IAM role ARN
 // (arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME).
-func roleAccount(arn string) (string, error) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") || !isAccountID(parts[4]) {
-		return "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)", arn)
+func roleAccount(roleARN string) (string, error) {
+	a, err := arn.Parse(roleARN)
+	if err != nil || a.Service() != "iam" || a.ResourceType() != "role" || a.Name() == "" || !arn.IsAccountID(a.Account()) {
+		return "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)", roleARN)
 	}
-	return parts[4], nil
-}
-
-// ARNAccount returns the account field of any ARN, or "".
-func ARNAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[4]
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return a.Account(), nil
 }
 
 // TokenSource yields the step's OpenID Connect token. Token may be called again later

@@ -18,6 +18,8 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/keyless-dev/keyless/arn"
 )
 
 // Defaults of the exchange.
@@ -76,7 +78,13 @@ type Credentials struct {
 }
 
 // Account returns the account ID of the assumed role.
-func (c Credentials) Account() string { return ARNAccount(c.AssumedRoleARN) }
+func (c Credentials) Account() string {
+	a, err := arn.Parse(c.AssumedRoleARN)
+	if err != nil {
+		return ""
+	}
+	return a.Account()
+}
 
 // String describes the credentials without their secrets.
 func (c Credentials) String() string {

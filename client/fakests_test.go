@@ -11,7 +11,18 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/arn"
 )
+
+// accountOf returns the account field of an ARN, or "" when s is no ARN.
+func accountOf(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return a.Account()
+}
 
 // stsError is an error the fake STS answers with.
 type stsError struct {
@@ -99,7 +110,7 @@ func (f *fakeSTS) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/xml")
 		fmt.Fprintf(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>%s</Arn><UserId>AROAFAKE:s</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>req-gci</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
-			html.EscapeString(arn), ARNAccount(arn))
+			html.EscapeString(arn), accountOf(arn))
 	default:
 		f.writeError(w, stsError{400, "InvalidAction", "unknown action"})
 	}
@@ -123,7 +134,7 @@ func (f *fakeSTS) assume(w http.ResponseWriter, form url.Values) {
 		life = time.Duration(secs) * time.Second
 	}
 	role := form.Get("RoleArn")
-	acct := ARNAccount(role)
+	acct := accountOf(role)
 	roleName := "R"
 	if m := roleNameRE.FindStringSubmatch(role); m != nil {
 		roleName = m[1]

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/oidc"
 )
 
@@ -28,8 +29,15 @@ type IAMReader struct {
 // TrustPolicy returns the trust policy (assume-role policy document) of the role
 // roleARN names, decoded from the percent-encoding IAM sends it in.
 func (r IAMReader) TrustPolicy(ctx context.Context, roleARN string) (string, error) {
-	name := roleARN[strings.LastIndex(roleARN, "/")+1:] // role ARNs may carry a path
-	out, err := r.Client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	role, err := arn.Parse(roleARN)
+	if err != nil {
+		return "", fmt.Errorf("read the trust policy of a role: %w", err)
+	}
+	if role.Service() != "iam" || role.ResourceType() != "role" || role.Name() == "" {
+		return "", fmt.Errorf("read the trust policy of %s: it is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)", roleARN)
+	}
+	// GetRole takes the name alone, whatever the role's path.
+	out, err := r.Client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role.Name())})
 	if err != nil {
 		return "", fmt.Errorf("read the trust policy of %s with iam:GetRole: %w", roleARN, err)
 	}
@@ -58,4 +66,18 @@ func (r IAMReader) Providers(ctx context.Context) ([]oidc.Provider, error) {
 		out = append(out, oidc.Provider{ARN: aws.ToString(e.Arn), URL: aws.ToString(p.Url), ClientIDs: p.ClientIDList, Thumbprints: p.ThumbprintList})
 	}
 	return out, nil
+}
+
+// ProviderForURL is the provider explain checks a token against when it is named by
+// its URL (https:// optional) and client IDs instead of read from IAM. Its ARN is the
+// one IAM gives a provider for that URL in the role's account and partition; when
+// roleARN is no ARN, the account is left empty and the partition is
+// arn.DefaultPartition.
+func ProviderForURL(roleARN, providerURL string, clientIDs []string) oidc.Provider {
+	u := strings.TrimPrefix(providerURL, "https://")
+	var partition, account string
+	if role, err := arn.Parse(roleARN); err == nil {
+		partition, account = role.Partition(), role.Account()
+	}
+	return oidc.Provider{URL: u, ARN: arn.OIDCProvider(partition, account, u).String(), ClientIDs: clientIDs}
 }

@@ -55,6 +55,9 @@ func TestIAMReaderTrustPolicy(t *testing.T) {
 		{"IAM's percent-encoding is undone", "arn:aws:iam::000000000000:role/deploy", doc, ""},
 		{"a role with a path", "arn:aws:iam::000000000000:role/ci/deploy", doc, ""},
 		{"an unknown role names the call", "arn:aws:iam::000000000000:role/nope", "", "read the trust policy of arn:aws:iam::000000000000:role/nope with iam:GetRole: NoSuchEntity"},
+		{"a role name is no ARN", "deploy", "", `read the trust policy of a role: invalid ARN "deploy": it does not start with "arn:"`},
+		{"a user ARN is no role ARN", "arn:aws:iam::000000000000:user/deploy", "", "read the trust policy of arn:aws:iam::000000000000:user/deploy: it is not an IAM role ARN"},
+		{"a role ARN without a name", "arn:aws:iam::000000000000:role/ci/", "", "it is not an IAM role ARN"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +70,27 @@ func TestIAMReaderTrustPolicy(t *testing.T) {
 			}
 			if err != nil || got != tc.want {
 				t.Fatalf("TrustPolicy = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestProviderForURL(t *testing.T) {
+	const url = "127.0.0.1:8400/2.0/workspaces/acme/pipelines-config/identity/oidc"
+	cases := []struct {
+		name, role, url, wantARN string
+	}{
+		{"the role's account", "arn:aws:iam::123456789012:role/deploy", "https://" + url, "arn:aws:iam::123456789012:oidc-provider/" + url},
+		{"a URL without its scheme", "arn:aws:iam::123456789012:role/ci/deploy", url, "arn:aws:iam::123456789012:oidc-provider/" + url},
+		{"the role's partition", "arn:aws-cn:iam::123456789012:role/deploy", "https://" + url, "arn:aws-cn:iam::123456789012:oidc-provider/" + url},
+		{"no ARN: no account", "deploy", "https://" + url, "arn:aws:iam:::oidc-provider/" + url},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := explain.ProviderForURL(tc.role, tc.url, []string{"aud-1"})
+			want := oidc.Provider{ARN: tc.wantARN, URL: url, ClientIDs: []string{"aud-1"}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("ProviderForURL = %+v, want %+v", got, want)
 			}
 		})
 	}

@@ -2,8 +2,9 @@ package session
 
 import (
 	"encoding/binary"
-	"strings"
 	"time"
+
+	"github.com/keyless-dev/keyless/arn"
 )
 
 // Tag is one principal (session) tag: aws:PrincipalTag/<Key> = Value.
@@ -78,15 +79,13 @@ type Claims struct {
 
 // AssumedRoleARN returns the session's ARN,
 // arn:<partition>:sts::<account>:assumed-role/<RoleName>/<SessionName>, with the
-// partition taken from RoleARN ("aws" if RoleARN has none).
+// partition taken from RoleARN (arn.DefaultPartition if RoleARN is no ARN).
 func (c *Claims) AssumedRoleARN() string {
-	partition := "aws"
-	if rest, ok := strings.CutPrefix(c.RoleARN, "arn:"); ok {
-		if p, _, ok := strings.Cut(rest, ":"); ok && p != "" {
-			partition = p
-		}
+	partition := arn.DefaultPartition
+	if role, err := arn.Parse(c.RoleARN); err == nil {
+		partition = role.Partition()
 	}
-	return "arn:" + partition + ":sts::" + c.Account + ":assumed-role/" + c.RoleName + "/" + c.SessionName
+	return arn.AssumedRole(partition, c.Account, c.RoleName, c.SessionName).String()
 }
 
 // AssumedRoleID returns "<RoleID>:<SessionName>", the AssumedRoleId of the STS

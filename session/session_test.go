@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/accesskey"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -36,7 +37,7 @@ func newRing(t testing.TB, seed uint64) *Keyring {
 // typicalClaims is a web-identity session with a 500-byte session policy and 3 tags.
 func typicalClaims(t testing.TB) Claims {
 	t.Helper()
-	id, secret, err := NewCredentials(testRand(99))
+	id, secret, err := accesskey.New(testRand(99), accesskey.Temporary)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,28 +511,6 @@ func TestKeyringMarshal(t *testing.T) {
 	var empty Keyring
 	if _, err := empty.MarshalBinary(); err == nil {
 		t.Fatal("empty ring marshaled")
-	}
-}
-
-func TestNewCredentials(t *testing.T) {
-	idRe := regexp.MustCompile(`^ASIA[A-Z2-7]{16}$`)
-	secretRe := regexp.MustCompile(`^[A-Za-z0-9+/]{40}$`)
-	seen := map[string]bool{}
-	for range 100 {
-		id, secret, err := NewCredentials(crand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !idRe.MatchString(id) || !secretRe.MatchString(secret) {
-			t.Fatalf("bad credentials %q / (secret of %d chars)", id, len(secret))
-		}
-		if seen[id] || seen[secret] {
-			t.Fatal("repeated credentials")
-		}
-		seen[id], seen[secret] = true, true
-	}
-	if _, _, err := NewCredentials(strings.NewReader("short")); err == nil {
-		t.Fatal("short random source accepted")
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyless-dev/keyless/accesskey"
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/audit"
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/awsapi"
@@ -54,37 +56,18 @@ func notAuthorizedAssumeRole(caller, role string) *awsapi.Error {
 	return awsapi.AccessDenied("User: " + caller + " is not authorized to perform: sts:AssumeRole on resource: " + role)
 }
 
-// roleName checks that arn is an ARN ("Request ARN is invalid" otherwise) and
-// returns the name of the role it designates in account, or ok=false when it
-// is not a role of this account (AccessDenied: AWS does not say which).
-func roleName(arn, account string) (name string, ok bool, err error) {
-	parts, ok := splitARN(arn)
-	if !ok || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+// roleName checks that roleARN is an ARN ("Request ARN is invalid" otherwise)
+// and returns the name of the role it designates in account, or ok=false when
+// it is not a role of this account (AccessDenied: AWS does not say which).
+func roleName(roleARN, account string) (name string, ok bool, err error) {
+	a, err := arn.Parse(roleARN)
+	if err != nil {
 		return "", false, awsapi.ValidationError(msgInvalidARN)
 	}
-	rest, isRole := strings.CutPrefix(parts[5], "role/")
-	if parts[2] != "iam" || parts[3] != "" || parts[4] != account || !isRole {
+	if a.Service() != "iam" || a.Region() != "" || a.Account() != account || a.ResourceType() != "role" || a.Name() == "" {
 		return "", false, nil
 	}
-	name = rest[strings.LastIndexByte(rest, '/')+1:]
-	if name == "" {
-		return "", false, nil
-	}
-	return name, true, nil
-}
-
-// splitARN is strings.SplitN(arn, ":", 6) when that has six parts (ok), into
-// an array instead of an allocated slice.
-func splitARN(arn string) (parts [6]string, ok bool) {
-	rest := arn
-	for i := range 5 {
-		var found bool
-		if parts[i], rest, found = strings.Cut(rest, ":"); !found {
-			return parts, false
-		}
-	}
-	parts[5] = rest
-	return parts, true
+	return a.Name(), true, nil
 }
 
 // findRole returns the role at arn (path included), or found=false.
@@ -159,7 +142,7 @@ type issued struct {
 // issue draws credentials, seals c (its identity fields already set) with
 // them and returns the result fields common to AssumeRole*.
 func (s *Service) issue(c session.Claims, now time.Time, duration, minSize int, packed bool) (issued, error) {
-	id, secret, err := session.NewCredentials(s.cfg.Rand)
+	id, secret, err := accesskey.New(s.cfg.Rand, accesskey.Temporary)
 	if err != nil {
 		return issued{}, fmt.Errorf("sts: new credentials: %w", err)
 	}

@@ -28,13 +28,42 @@ func TestJavaLen(t *testing.T) {
 	}
 }
 
-// TestSplitARN compares splitARN with strings.SplitN.
-func TestSplitARN(t *testing.T) {
-	for _, s := range []string{"", ":", "arn", "arn:aws:iam::123456789012:role/x", "arn:aws:iam::1:role/a:b:c", "a:b:c:d:e", "a:b:c:d:e:", ":::::", "::::", "a:b:c:d:e:f:g"} {
-		want := strings.SplitN(s, ":", 6)
-		got, ok := splitARN(s)
-		if ok != (len(want) == 6) || ok && [6]string(want) != got {
-			t.Fatalf("splitARN(%q) = %q, %v; SplitN %q", s, got, ok, want)
+// TestRoleName checks which role ARNs name a role of the account, which are
+// someone else's (AccessDenied), and which are no ARN at all.
+func TestRoleName(t *testing.T) {
+	const acct = "123456789012"
+	cases := []struct {
+		arn, name   string
+		ok, invalid bool
+	}{
+		{"arn:aws:iam::123456789012:role/x", "x", true, false},
+		{"arn:aws:iam::123456789012:role/ci/deploy", "deploy", true, false},
+		{"arn:aws-cn:iam::123456789012:role/a/b/deploy", "deploy", true, false},
+		{"arn:aws:iam::123456789012:role/a:b:c", "a:b:c", true, false},
+		{"arn:aws:iam::210987654321:role/x", "", false, false},
+		{"arn:aws:iam:us-east-1:123456789012:role/x", "", false, false},
+		{"arn:aws:sts::123456789012:role/x", "", false, false},
+		{"arn:aws:iam::123456789012:user/x", "", false, false},
+		{"arn:aws:iam::123456789012:role", "", false, false},
+		{"arn:aws:iam::123456789012:role/", "", false, false},
+		{"arn:aws:iam::123456789012:role/ci/", "", false, false},
+		{"", "", false, true},
+		{":", "", false, true},
+		{"arn", "", false, true},
+		{"a:b:c:d:e:f", "", false, true},
+		{"arn:aws:iam::123456789012", "", false, true},
+		{"arn::iam::123456789012:role/x", "", false, true},
+		{"arn:aws:::123456789012:role/x", "", false, true},
+		{"arn:aws:iam::123456789012:", "", false, true},
+		{":::::", "", false, true},
+	}
+	for _, tc := range cases {
+		name, ok, err := roleName(tc.arn, acct)
+		if invalid := err != nil; invalid != tc.invalid || ok != tc.ok || name != tc.name {
+			t.Errorf("roleName(%q) = %q, %v, %v; want %q, %v, invalid %v", tc.arn, name, ok, err, tc.name, tc.ok, tc.invalid)
+		}
+		if err != nil && !strings.Contains(err.Error(), msgInvalidARN) {
+			t.Errorf("roleName(%q) error %v, want %q", tc.arn, err, msgInvalidARN)
 		}
 	}
 }

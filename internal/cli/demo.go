@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/server"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/oidc"
+	"github.com/keyless-dev/keyless/policy"
 )
 
 func newDemoCmd(s Streams) *cobra.Command {
@@ -98,16 +98,11 @@ func runDemo(ctx context.Context, out io.Writer, dir string) error {
 
 	repoUUID := "{" + issuer.RepositoryUUID(workspace, repo) + "}"
 	envUUID := "{" + issuer.EnvironmentUUID(workspace, repo, env) + "}"
-	trust := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
-		"Sid": "WebProductionOnly", "Effect": "Allow",
-		"Principal": map[string]any{"Federated": providerARN},
-		"Action":    "sts:AssumeRoleWithWebIdentity",
-		"Condition": map[string]any{
-			"StringEquals": map[string]any{providerURL + ":aud": audience},
-			"StringLike":   map[string]any{providerURL + ":sub": repoUUID + ":" + envUUID + ":*"},
-		},
-	}}}
-	trustDoc, _ := json.Marshal(trust)
+	trustDoc, err := policy.WebIdentityTrust{Sid: "WebProductionOnly", ProviderARN: providerARN, ProviderURL: providerURL,
+		Audience: audience, Subject: repoUUID + ":" + envUUID + ":*"}.Marshal()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	role, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("deploy-web-production"), AssumeRolePolicyDocument: aws.String(string(trustDoc))})
 	if err != nil {
 		return fmt.Errorf("demo: create the role: %w", err)

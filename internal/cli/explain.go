@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyless-dev/keyless/awsconfig"
-	"github.com/keyless-dev/keyless/client"
 	"github.com/keyless-dev/keyless/explain"
 	"github.com/keyless-dev/keyless/oidc"
 )
@@ -95,9 +94,7 @@ Exit status: 0 admitted, 1 denied, 2 undetermined.`,
 				in.TrustPolicy = doc
 			}
 			if providerURL != "" {
-				u := strings.TrimPrefix(providerURL, "https://")
-				acct := client.ARNAccount(roleARN)
-				in.Providers = []oidc.Provider{{URL: u, ARN: "arn:aws:iam::" + acct + ":oidc-provider/" + u, ClientIDs: clientIDs}}
+				in.Providers = []oidc.Provider{explain.ProviderForURL(roleARN, providerURL, clientIDs)}
 			} else {
 				ps, err := reader.Providers(ctx)
 				if err != nil {

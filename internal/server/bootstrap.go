@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/keyless-dev/keyless/accesskey"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/localca"
@@ -71,9 +72,9 @@ type sealedCredential struct {
 
 func ensureRootCredentials(ctx context.Context, st store.Store, box *keywrap.Box) (RootCredentials, error) {
 	v, err := createOrGet(ctx, st, settingRoot, func() ([]byte, error) {
-		id, secret, err := newAccessKey("AKIA")
+		id, secret, err := accesskey.New(rand.Reader, accesskey.LongTerm)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("generate root credentials: %w", err)
 		}
 		sealed, err := box.Seal(settingRoot, []byte(secret))
 		if err != nil {
@@ -155,26 +156,6 @@ func ensureRunner(ctx context.Context, st store.Store, box *keywrap.Box, runners
 		return "", fmt.Errorf("store default runner credential: %w", err)
 	}
 	return tok, nil
-}
-
-const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-const secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-// newAccessKey returns an access key id with prefix (20 characters) and a 40-character secret.
-func newAccessKey(prefix string) (string, string, error) {
-	buf := make([]byte, 16+40)
-	if _, err := rand.Read(buf); err != nil {
-		return "", "", fmt.Errorf("generate access key: %w", err)
-	}
-	id := []byte(prefix)
-	for _, b := range buf[:16] {
-		id = append(id, keyAlphabet[int(b)%len(keyAlphabet)])
-	}
-	secret := make([]byte, 40)
-	for i, b := range buf[16:] {
-		secret[i] = secretAlphabet[int(b)%len(secretAlphabet)]
-	}
-	return string(id), string(secret), nil
 }
 
 const settingSessionKeys = "session-keyring"
