@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -77,6 +80,33 @@ var readmeCommands = map[string]readmeCommand{
 	`keyless token inspect "$BITBUCKET_STEP_OIDC_TOKEN" --verify`:          {stdout: "sub"},
 	`keyless token inspect --output json < token.jwt`:                      {stdout: `"claims"`},
 	`keyless explain --role-arn "$AWS_ROLE_ARN" --source-ip 34.199.54.113`: {stdout: "ADMITTED"},
+
+	// Thumbprints and Bitbucket's IP ranges.
+	`keyless thumbprint "$KEYLESS_ISSUER"`: {check: func(t *testing.T, dir, stdout string) {
+		env, err := readEnvFile(filepath.Join(dir, ".keyless", "env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(env["KEYLESS_CA_BUNDLE"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(b)
+		if block == nil {
+			t.Fatalf("%s holds no PEM block", env["KEYLESS_CA_BUNDLE"])
+		}
+		if sum := sha1.Sum(block.Bytes); stdout != hex.EncodeToString(sum[:])+"\n" {
+			t.Errorf("printed %q, want the SHA-1 of the CA certificate, %x", stdout, sum)
+		}
+	}},
+	`openssl x509 -fingerprint -sha1 -noout -in "$KEYLESS_CA_BUNDLE"`: {needs: "openssl", stdout: "Fingerprint="},
+	`keyless thumbprint "$KEYLESS_ISSUER" --output json`:              {stdout: `"thumbprints": [`},
+	`keyless ip-ranges --file ip-ranges.json`:                         {stdout: "34.199.54.113/32\n"},
+	`keyless ip-ranges --file ip-ranges.json --region us-east-1 --format condition`: {stdout: `"aws:SourceIp": [`, check: func(t *testing.T, _, stdout string) {
+		if strings.Contains(stdout, "34.218.156.209") {
+			t.Errorf("--region us-east-1 printed the us-west-2 address 34.218.156.209:\n%s", stdout)
+		}
+	}},
 
 	// Policies.
 	`keyless policy validate trust.json 'policies/*.json'`: {stdout: "policies/deploy.json: valid identity policy"},
@@ -194,7 +224,12 @@ func TestREADMECommands(t *testing.T) {
 	work := t.TempDir()
 	f := newFederationIn(t, filepath.Join(work, ".keyless"))
 	step := mintJSON(t, f.p.env, "--repository", "web", "--environment", "production").Token
+	ipRanges, err := os.ReadFile("../ipranges/testdata/atlassian-ip-ranges-2024-06-01.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{
+		"ip-ranges.json":       string(ipRanges), // the reconstructed feed of ipranges/testdata/README.md
 		"token.jwt":            step,
 		"trust.json":           trustPolicy(f.providerARN, f.providerURL, map[string]any{"StringEquals": map[string]any{f.providerURL + ":aud": f.audience}, "StringLike": map[string]any{f.providerURL + ":sub": f.webRepoUUID + ":" + f.prodEnvUUID + ":*"}}),
 		"policies/deploy.json": `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::my-site", "arn:aws:s3:::my-site/*"]}]}`,

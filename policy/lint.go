@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -41,6 +43,7 @@ const (
 	RuleAdminAccess    = "admin-access"
 	RulePassRoleStar   = "passrole-star"
 	RuleOldVersion     = "old-version"
+	RuleBitbucketIPs   = "bitbucket-pre-2024-source-ip"
 )
 
 var rules = [...]Rule{
@@ -64,6 +67,8 @@ var rules = [...]Rule{
 		"iam:PassRole on \"*\" lets the holder pass any role, including more privileged ones, to a service. Restrict Resource to the roles it must pass."},
 	{RuleOldVersion, SeverityInfo, "Old or missing policy Version",
 		"Without \"Version\": \"2012-10-17\" policy variables such as ${aws:username} are literal text. Add the current version."},
+	{RuleBitbucketIPs, SeverityWarning, "aws:SourceIp pinned to Bitbucket's pre-2024 IP list",
+		"The fifteen addresses of Bitbucket Pipelines' old egress list (the seed articles' CloudFormation template) no longer cover the steps: since the 2024 runtime migration steps leave from Atlassian's published ranges only when they are larger steps with `atlassian-ip-ranges: true`, so the role refuses other steps. Opt the deploying steps in and take the current ranges from the feed with `keyless ip-ranges --format condition`."},
 }
 
 // Rules returns every lint rule.
@@ -100,7 +105,8 @@ func HasErrors(fs []Finding) bool {
 
 // Lint checks a parsed policy for dangerous or ineffective constructs. Trust
 // policies are checked for OIDC trust without sub or aud conditions, over-broad
-// sub patterns, Principal "*" and wildcard actions; permission policies for
+// sub patterns, Principal "*", wildcard actions and an aws:SourceIp pinned to
+// Bitbucket's pre-2024 addresses; permission policies for
 // administrator access and iam:PassRole on "*"; every policy for wildcards inside
 // StringEquals and ForAllValues in an Allow. Findings are ordered by statement.
 func Lint(p *Policy) []Finding {
@@ -151,6 +157,7 @@ func Lint(p *Policy) []Finding {
 		if trust {
 			lintTrustActions(s, name, add)
 			lintOIDC(s, name, add)
+			lintBitbucketIPs(s, name, add)
 			continue
 		}
 		if s.Principal == nil || p.Kind == KindResource {
@@ -357,5 +364,58 @@ func lintPermissions(s *Statement, name string, add func(*Statement, string, str
 	if matchesAction(s.actions, "iam:PassRole") {
 		add(s, RulePassRoleStar, fmt.Sprintf(`%s allows iam:PassRole on Resource "*": the holder can pass any role, including more privileged ones, to a service`, name),
 			`restrict Resource to the roles it must pass, e.g. "arn:aws:iam::<account>:role/<prefix>-*", and add a condition on iam:PassedToService`)
+	}
+}
+
+// bitbucketPre2024IPs are the fifteen addresses of Bitbucket Pipelines' egress list
+// before the 2024 runtime migration, as the seed articles' CloudFormation template
+// pins them.
+var bitbucketPre2024IPs = [...]string{
+	"34.199.54.113", "34.232.25.90", "34.232.119.183", "34.236.25.177", "35.171.175.212",
+	"52.54.90.98", "52.202.195.162", "52.203.14.55", "52.204.96.37", "34.218.156.209",
+	"34.218.168.212", "52.41.219.63", "35.155.178.254", "35.160.177.10", "34.216.18.129",
+}
+
+// bitbucketPre2024IP returns the address a condition value (an address or a
+// single-address CIDR) names when it is one of bitbucketPre2024IPs.
+func bitbucketPre2024IP(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	var addr netip.Addr
+	if p, err := netip.ParsePrefix(v); err == nil {
+		if p.Bits() != p.Addr().BitLen() {
+			return "", false
+		}
+		addr = p.Addr()
+	} else if a, err := netip.ParseAddr(v); err == nil {
+		addr = a
+	} else {
+		return "", false
+	}
+	ip := addr.Unmap().String()
+	return ip, slices.Contains(bitbucketPre2024IPs[:], ip)
+}
+
+// lintBitbucketIPs warns about an IpAddress condition on aws:SourceIp whose every
+// value is one of Bitbucket's pre-2024 addresses: the whole old list or part of it.
+func lintBitbucketIPs(s *Statement, name string, add func(*Statement, string, string, string)) {
+	for _, c := range s.Conditions {
+		if c.info.fam != famIP || c.info.negated || c.lkey != "aws:sourceip" || c.set == ForAllValues || len(c.Values) == 0 {
+			continue
+		}
+		pinned := map[string]bool{}
+		for _, v := range c.Values {
+			ip, ok := bitbucketPre2024IP(v)
+			if !ok {
+				pinned = nil
+				break
+			}
+			pinned[ip] = true
+		}
+		if pinned == nil {
+			continue
+		}
+		add(s, RuleBitbucketIPs,
+			fmt.Sprintf("%s: %s on %s is pinned to Bitbucket's pre-2024 IP list (%d of its %d addresses): since the 2024 runtime migration steps leave from Atlassian's published ranges only with `atlassian-ip-ranges: true` on larger steps, and the role refuses every other step", name, c.Operator, quote(c.Key), len(pinned), len(bitbucketPre2024IPs)),
+			"run `keyless ip-ranges --format condition` for the current Bitbucket Pipelines egress ranges and set `atlassian-ip-ranges: true` on the steps that assume the role")
 	}
 }

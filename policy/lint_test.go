@@ -11,6 +11,11 @@ import (
 const lintProvider = "arn:aws:iam::123456789012:oidc-provider/api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
 const lintHost = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
 
+// seedFifteen is the aws:SourceIp list of seed 003's CloudFormation template.
+const seedFifteen = `["34.199.54.113/32", "34.232.25.90/32", "34.232.119.183/32", "34.236.25.177/32", "35.171.175.212/32",
+	"52.54.90.98/32", "52.202.195.162/32", "52.203.14.55/32", "52.204.96.37/32", "34.218.156.209/32",
+	"34.218.168.212/32", "52.41.219.63/32", "35.155.178.254/32", "35.160.177.10/32", "34.216.18.129/32"]`
+
 func trustDoc(principal, action, cond string) string {
 	c := ""
 	if cond != "" {
@@ -34,7 +39,13 @@ func TestLintRules(t *testing.T) {
 		{"good trust", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringLike", uuid+":*")+`}`), nil},
 		{"good trust, exact sub", KindTrust, trustDoc(fed, act, `{"StringEquals": {"`+lintHost+`:aud": "x", "`+lintHost+`:sub": "`+uuid+`:{1}"}}`), nil},
 		{"no conditions", KindTrust, trustDoc(fed, act, ""), []string{RuleNoSub, RuleNoAud}},
-		{"seed: aud and IP, no sub", KindTrust, trustDoc(fed, act, `{`+aud+`, "IpAddress": {"aws:SourceIp": ["34.199.54.113/32"]}}`), []string{RuleNoSub}},
+		{"seed: aud and IP, no sub", KindTrust, trustDoc(fed, act, `{`+aud+`, "IpAddress": {"aws:SourceIp": ["34.199.54.113/32"]}}`), []string{RuleNoSub, RuleBitbucketIPs}},
+		{"seed's fifteen addresses", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringLike", uuid+":*")+`, "IpAddress": {"aws:SourceIp": `+seedFifteen+`}}`), []string{RuleBitbucketIPs}},
+		{"seed's addresses without /32, in IpAddressIfExists", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringLike", uuid+":*")+`, "IpAddressIfExists": {"aws:sourceip": ["52.41.219.63", "34.216.18.129/32"]}}`), []string{RuleBitbucketIPs}},
+		{"seed's fifteen and another address", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringLike", uuid+":*")+`, "IpAddress": {"aws:SourceIp": `+strings.Replace(seedFifteen, `[`, `["3.216.235.48/32", `, 1)+`}}`), nil},
+		{"a range holding a seed address", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringLike", uuid+":*")+`, "IpAddress": {"aws:SourceIp": "34.199.54.0/24"}}`), nil},
+		{"seed's fifteen in NotIpAddress", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringLike", uuid+":*")+`, "NotIpAddress": {"aws:SourceIp": `+seedFifteen+`}}`), nil},
+		{"seed's fifteen in an identity policy", KindIdentity, `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Condition": {"IpAddress": {"aws:SourceIp": ` + seedFifteen + `}}}}`, nil},
 		{"sub only negated", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringNotLike", "{bad}:*")+`}`), []string{RuleNoSub}},
 		{"sub key case-insensitive", KindTrust, trustDoc(fed, act, `{`+aud+`, "StringLike": {"API.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc:SUB": "`+uuid+`:*"}}`), nil},
 		{"sub star", KindTrust, trustDoc(fed, act, `{`+aud+`, `+sub("StringLike", "*")+`}`), []string{RuleOverbroadSub}},
@@ -159,5 +170,32 @@ func TestFindingRenderers(t *testing.T) {
 	r := log.Runs[0].Results[0]
 	if r.Level != "error" || log.Runs[0].Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID || r.Locations[0].PhysicalLocation.ArtifactLocation.URI != "trust.json" || r.Locations[0].PhysicalLocation.Region.StartLine != 1 {
 		t.Errorf("sarif result %+v", r)
+	}
+}
+
+// TestLintBitbucketIPs: the pre-2024 list warning says what changed and what to
+// run, counts distinct addresses, and its rule is listed in SARIF logs.
+func TestLintBitbucketIPs(t *testing.T) {
+	doubled := strings.Replace(seedFifteen, `[`, `["34.199.54.113", `, 1)
+	p := mustParse(t, trustDoc(`{"Federated": "`+lintProvider+`"}`, `"sts:AssumeRoleWithWebIdentity"`,
+		`{"StringEquals": {"`+lintHost+`:aud": "a"}, "StringLike": {"`+lintHost+`:sub": "{4d1e3f9a-0d4b-4c8e-9a56-1f2b3c4d5e6f}:*"}, "IpAddress": {"aws:SourceIp": `+doubled+`}}`), KindTrust)
+	fs := Lint(p)
+	if len(fs) != 1 || fs[0].RuleID != RuleBitbucketIPs || fs[0].Severity != SeverityWarning {
+		t.Fatalf("findings %+v", fs)
+	}
+	for _, want := range []string{`statement "T": IpAddress on "aws:SourceIp" is pinned to Bitbucket's pre-2024 IP list (15 of its 15 addresses)`, "2024 runtime migration", "`atlassian-ip-ranges: true`"} {
+		if !strings.Contains(fs[0].Message, want) {
+			t.Errorf("message lacks %q: %s", want, fs[0].Message)
+		}
+	}
+	if !strings.Contains(fs[0].Fix, "keyless ip-ranges") {
+		t.Errorf("fix: %s", fs[0].Fix)
+	}
+	var sarif bytes.Buffer
+	if err := WriteSARIF(&sarif, "trust.json", fs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sarif.String(), `"id": "`+RuleBitbucketIPs+`"`) || !strings.Contains(sarif.String(), `"ruleId": "`+RuleBitbucketIPs+`"`) {
+		t.Errorf("SARIF log lacks the rule:\n%s", sarif.String())
 	}
 }

@@ -112,4 +112,6 @@ var commands = []func(Streams) *cobra.Command{
 	newWhoamiCmd,
 	newExplainCmd,
 	newDemoCmd,
+	newThumbprintCmd,
+	newIPRangesCmd,
 }
