@@ -81,6 +81,20 @@ var readmeCommands = map[string]readmeCommand{
 	`keyless token inspect --output json < token.jwt`:                      {stdout: `"claims"`},
 	`keyless explain --role-arn "$AWS_ROLE_ARN" --source-ip 34.199.54.113`: {stdout: "ADMITTED"},
 
+	// Provisioning.
+	`keyless init`: {stdout: "keyless.yaml", check: func(t *testing.T, dir, _ string) {
+		b, err := os.ReadFile(filepath.Join(dir, "keyless.yaml"))
+		if err != nil || !bytes.Contains(b, []byte("type: bitbucket")) {
+			t.Errorf("keyless.yaml is not a Bitbucket starter (%v):\n%.300s", err, b)
+		}
+	}},
+	`keyless init --provider github -f github.yaml`: {stdout: "github.yaml", check: func(t *testing.T, dir, _ string) {
+		b, err := os.ReadFile(filepath.Join(dir, "github.yaml"))
+		if err != nil || !bytes.Contains(b, []byte("type: github")) {
+			t.Errorf("github.yaml is not a GitHub starter (%v):\n%.300s", err, b)
+		}
+	}},
+
 	// Thumbprints and Bitbucket's IP ranges.
 	`keyless thumbprint "$KEYLESS_ISSUER"`: {check: func(t *testing.T, dir, stdout string) {
 		env, err := readEnvFile(filepath.Join(dir, ".keyless", "env"))

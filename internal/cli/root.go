@@ -112,6 +112,7 @@ var commands = []func(Streams) *cobra.Command{
 	newWhoamiCmd,
 	newExplainCmd,
 	newDemoCmd,
+	newInitCmd,
 	newThumbprintCmd,
 	newIPRangesCmd,
 }
