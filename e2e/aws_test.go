@@ -305,7 +305,7 @@ func TestProvisioningWithIAMClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(got.Url) != f.providerURL || len(got.ClientIDList) != 1 || got.ClientIDList[0] != f.audience {
+	if aws.ToString(got.Url) != "https://"+f.providerURL || len(got.ClientIDList) != 1 || got.ClientIDList[0] != f.audience {
 		t.Errorf("GetOpenIDConnectProvider = %s %v", aws.ToString(got.Url), got.ClientIDList)
 	}
 	role, err := f.rootIAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("WebRepoRole")})

@@ -63,7 +63,10 @@ func (r IAMReader) Providers(ctx context.Context) ([]oidc.Provider, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read IAM OIDC provider %s: %w", aws.ToString(e.Arn), err)
 		}
-		out = append(out, oidc.Provider{ARN: aws.ToString(e.Arn), URL: aws.ToString(p.Url), ClientIDs: p.ClientIDList, Thumbprints: p.ThumbprintList})
+		// IAM returns the URL without its scheme; keyless returns a local one, with a
+		// port, with it.
+		u := strings.TrimPrefix(aws.ToString(p.Url), "https://")
+		out = append(out, oidc.Provider{ARN: aws.ToString(e.Arn), URL: u, ClientIDs: p.ClientIDList, Thumbprints: p.ThumbprintList})
 	}
 	return out, nil
 }

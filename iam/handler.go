@@ -90,12 +90,35 @@ func (s *Service) handler(action string) handlerFunc {
 		return s.handleGetPolicyVersion
 	case "ListPolicyVersions":
 		return s.handleListPolicyVersions
+	case "CreatePolicyVersion":
+		return s.handleCreatePolicyVersion
+	case "DeletePolicyVersion":
+		return s.handleDeletePolicyVersion
+	case "SetDefaultPolicyVersion":
+		return s.handleSetDefaultPolicyVersion
+	case "ListEntitiesForPolicy":
+		return s.handleListEntitiesForPolicy
 	case "TagPolicy":
 		return s.handleTagPolicy
 	case "UntagPolicy":
 		return s.handleUntagPolicy
 	case "ListPolicyTags":
 		return s.handleListPolicyTags
+	// Instance profiles.
+	case "CreateInstanceProfile":
+		return s.handleCreateInstanceProfile
+	case "GetInstanceProfile":
+		return s.handleGetInstanceProfile
+	case "DeleteInstanceProfile":
+		return s.handleDeleteInstanceProfile
+	case "AddRoleToInstanceProfile":
+		return s.handleAddRoleToInstanceProfile
+	case "RemoveRoleFromInstanceProfile":
+		return s.handleRemoveRoleFromInstanceProfile
+	case "ListInstanceProfiles":
+		return s.handleListInstanceProfiles
+	case "ListInstanceProfilesForRole":
+		return s.handleListInstanceProfilesForRole
 	// Users.
 	case "CreateUser":
 		return s.handleCreateUser
@@ -227,7 +250,7 @@ func (s *Service) handleGetOpenIDConnectProvider(ctx context.Context, r *request
 		return nil, err
 	}
 	return &getOIDCProviderResult{
-		URL:            p.URL,
+		URL:            providerURLResult(p.URL),
 		ClientIDList:   strList(p.ClientIDs),
 		ThumbprintList: strList(p.Thumbprints),
 		CreateDate:     xmlTime(p.CreatedAt),

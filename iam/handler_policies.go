@@ -2,6 +2,7 @@ package iam
 
 import (
 	"context"
+	"strings"
 
 	"github.com/keyless-dev/keyless/policy"
 	"github.com/keyless-dev/keyless/store"
@@ -140,16 +141,18 @@ func (s *Service) handleGetPolicyVersion(ctx context.Context, r *request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.getPolicyVersion(ctx, arn, version)
+	p, ver, err := s.getPolicyVersion(ctx, arn, version)
 	if err != nil {
 		return nil, err
 	}
-	return &policyVersionResult{PolicyVersion: xmlPolicyVersion{
-		Document:         encodeDocument(p.Document),
-		VersionID:        p.VersionID,
-		IsDefaultVersion: true,
-		CreateDate:       xmlTime(p.UpdatedAt),
-	}}, nil
+	x := policyVersionXML(p, ver)
+	x.Document = encodeDocument(ver.Document)
+	return &policyVersionResult{PolicyVersion: x}, nil
+}
+
+// policyVersionXML renders a version of p, without its document.
+func policyVersionXML(p store.ManagedPolicy, v store.PolicyVersion) xmlPolicyVersion {
+	return xmlPolicyVersion{VersionID: v.ID, IsDefaultVersion: v.ID == p.VersionID, CreateDate: xmlTime(v.CreatedAt)}
 }
 
 func (s *Service) handleListPolicyVersions(ctx context.Context, r *request) (any, error) {
@@ -163,13 +166,107 @@ func (s *Service) handleListPolicyVersions(ctx context.Context, r *request) (any
 	if err != nil {
 		return nil, err
 	}
-	versions := []xmlPolicyVersion{{VersionID: p.VersionID, IsDefaultVersion: true, CreateDate: xmlTime(p.UpdatedAt)}}
+	// Newest first, as IAM lists them.
+	stored := versionsOf(p)
+	versions := make([]xmlPolicyVersion, len(stored))
+	for i, ver := range stored {
+		versions[len(stored)-1-i] = policyVersionXML(p, ver)
+	}
 	items, pf, err := page(versions, indexKey[xmlPolicyVersion], marker, max)
 	if err != nil {
 		return nil, err
 	}
 	out := &listPolicyVersionsResult{pageFields: pf}
 	out.Versions.Members = items
+	return out, nil
+}
+
+func (s *Service) handleCreatePolicyVersion(ctx context.Context, r *request) (any, error) {
+	var v validator
+	doc := v.document(r, "PolicyDocument", "policyDocument")
+	setDefault := v.boolean(r, "SetAsDefault", "setAsDefault")
+	arn, err := s.policyRequest(ctx, r, &v, nil)
+	if err != nil {
+		return nil, err
+	}
+	ver, err := s.createPolicyVersion(ctx, r, arn, doc, setDefault)
+	if err != nil {
+		return nil, err
+	}
+	return &policyVersionResult{PolicyVersion: xmlPolicyVersion{VersionID: ver.ID, IsDefaultVersion: setDefault, CreateDate: xmlTime(ver.CreatedAt)}}, nil
+}
+
+func (s *Service) handleDeletePolicyVersion(ctx context.Context, r *request) (any, error) {
+	var v validator
+	version := v.str(r, "VersionId", "versionId", true, 0, 0, &patVersionID)
+	arn, err := s.policyRequest(ctx, r, &v, nil)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.deletePolicyVersion(ctx, r, arn, version)
+}
+
+func (s *Service) handleSetDefaultPolicyVersion(ctx context.Context, r *request) (any, error) {
+	var v validator
+	version := v.str(r, "VersionId", "versionId", true, 0, 0, &patVersionID)
+	arn, err := s.policyRequest(ctx, r, &v, nil)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.setDefaultPolicyVersion(ctx, r, arn, version)
+}
+
+func (s *Service) handleListEntitiesForPolicy(ctx context.Context, r *request) (any, error) {
+	var v validator
+	filter := v.enum(r, "EntityFilter", "entityFilter", false, "User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
+	prefix := v.pathPrefix(r)
+	usage := v.enum(r, "PolicyUsageFilter", "policyUsageFilter", false, "PermissionsPolicy", "PermissionsBoundary")
+	marker, max := v.pageParams(r)
+	arn, err := s.policyRequest(ctx, r, &v, nil)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := s.entitiesForPolicy(ctx, arn, usage == "PermissionsBoundary")
+	if err != nil {
+		return nil, err
+	}
+	// One list, users before roles, each in name order, so that one marker pages
+	// through both.
+	type entity struct {
+		key  string
+		user *xmlPolicyUser
+		role *xmlPolicyRole
+	}
+	var all []entity
+	if filter == "" || filter == "User" {
+		for _, u := range ents.Users {
+			if strings.HasPrefix(u.Path, prefix) {
+				all = append(all, entity{key: "1" + strings.ToLower(u.Name), user: &xmlPolicyUser{UserName: u.Name, UserID: u.ID}})
+			}
+		}
+	}
+	if filter == "" || filter == "Role" {
+		for _, x := range ents.Roles {
+			if strings.HasPrefix(x.Path, prefix) {
+				all = append(all, entity{key: "2" + strings.ToLower(x.Name), role: &xmlPolicyRole{RoleName: x.Name, RoleID: x.ID}})
+			}
+		}
+	}
+	items, pf, err := page(all, func(_ int, e entity) string { return e.key }, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	out := &listEntitiesForPolicyResult{pageFields: pf}
+	out.PolicyGroups.Members = []xmlPolicyGroup{}
+	out.PolicyUsers.Members = []xmlPolicyUser{}
+	out.PolicyRoles.Members = []xmlPolicyRole{}
+	for _, it := range items {
+		if it.user != nil {
+			out.PolicyUsers.Members = append(out.PolicyUsers.Members, *it.user)
+		} else {
+			out.PolicyRoles.Members = append(out.PolicyRoles.Members, *it.role)
+		}
+	}
 	return out, nil
 }
 

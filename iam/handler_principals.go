@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/policy"
 )
 
@@ -170,12 +171,12 @@ func (s *Service) handleListAttachedPolicies(ctx context.Context, r *request, k 
 	return out, nil
 }
 
-// policyPathName splits a policy ARN into its path and name.
-func policyPathName(arn string) (path, name string) {
-	_, res, ok := strings.Cut(arn, ":policy/")
-	if !ok {
-		return "/", arn
+// policyPathName splits a policy ARN into its path and name; what is not a
+// policy ARN is all name.
+func policyPathName(policyARN string) (path, name string) {
+	a, err := arn.Parse(policyARN)
+	if err != nil || a.ResourceType() != "policy" || a.Path() == "" {
+		return "/", policyARN
 	}
-	i := strings.LastIndex(res, "/")
-	return "/" + res[:i+1], res[i+1:]
+	return a.Path(), a.Name()
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/policy"
 	"github.com/keyless-dev/keyless/store"
@@ -22,7 +24,7 @@ const (
 
 // policyARN is the ARN of a customer-managed policy.
 func (s *Service) policyARN(path, name string) string {
-	return "arn:aws:iam::" + s.cfg.Account + ":policy" + path + name
+	return arn.Policy(arn.DefaultPartition, s.cfg.Account, path, name).String()
 }
 
 // policyInput is what CreatePolicy asks for.
@@ -77,6 +79,8 @@ func (s *Service) createPolicy(ctx context.Context, in policyInput) (store.Manag
 		Tags:        in.Tags,
 		CreatedAt:   now,
 		UpdatedAt:   now,
+		Versions:    []store.PolicyVersion{{ID: "v1", Document: in.Document, CreatedAt: now}},
+		LastVersion: 1,
 	}
 	if err := s.st.CreatePolicy(ctx, p); err != nil {
 		if errors.Is(err, store.ErrAlreadyExists) {
@@ -203,7 +207,8 @@ func (s *Service) listPolicies(ctx context.Context, f policyFilter, u policyUsag
 
 // deletePolicy deletes a customer-managed policy that nothing uses.
 func (s *Service) deletePolicy(ctx context.Context, arn string, callerARN string) error {
-	if _, err := s.getPolicy(ctx, arn); err != nil {
+	p, err := s.getPolicy(ctx, arn)
+	if err != nil {
 		return err
 	}
 	if isAWSManaged(arn) {
@@ -216,6 +221,9 @@ func (s *Service) deletePolicy(ctx context.Context, arn string, callerARN string
 	if u.attached[arn] > 0 || u.boundary[arn] > 0 {
 		return deleteConflict("Cannot delete a policy attached to entities.")
 	}
+	if len(versionsOf(p)) > 1 {
+		return deleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
+	}
 	err = s.st.DeletePolicy(ctx, arn)
 	if errors.Is(err, store.ErrNotFound) {
 		return noSuchEntity("Policy " + arn + " was not found.")
@@ -223,16 +231,158 @@ func (s *Service) deletePolicy(ctx context.Context, arn string, callerARN string
 	return storeErr("delete policy", err)
 }
 
-// getPolicyVersion returns a version of a managed policy (only the default one is kept).
-func (s *Service) getPolicyVersion(ctx context.Context, arn, version string) (store.ManagedPolicy, error) {
+// Policy versions.
+
+// maxPolicyVersions is how many versions a managed policy may have.
+const maxPolicyVersions = 5
+
+// versionsOf returns a policy's versions, oldest first. A policy stored before
+// versions were kept, and an AWS managed one, has one: its default.
+func versionsOf(p store.ManagedPolicy) []store.PolicyVersion {
+	if len(p.Versions) > 0 {
+		return p.Versions
+	}
+	return []store.PolicyVersion{{ID: p.VersionID, Document: p.Document, CreatedAt: p.UpdatedAt}}
+}
+
+// versionNumber is N of a version id vN (0 when it is not of that form).
+func versionNumber(id string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "v"))
+	if err != nil || !strings.HasPrefix(id, "v") {
+		return 0
+	}
+	return n
+}
+
+// noSuchVersion is the NoSuchEntity for a version a policy does not have.
+func noSuchVersion(arn, version string) *awsapi.Error {
+	return noSuchEntity("Policy " + arn + " version " + version + " does not exist or is not attachable.")
+}
+
+// getPolicyVersion returns a managed policy and one of its versions.
+func (s *Service) getPolicyVersion(ctx context.Context, arn, version string) (store.ManagedPolicy, store.PolicyVersion, error) {
 	p, err := s.getPolicy(ctx, arn)
 	if err != nil {
-		return p, err
+		return p, store.PolicyVersion{}, err
 	}
-	if p.VersionID != version {
-		return store.ManagedPolicy{}, noSuchEntity("Policy " + arn + " version " + version + " does not exist or is not attachable.")
+	for _, v := range versionsOf(p) {
+		if v.ID == version {
+			return p, v, nil
+		}
 	}
-	return p, nil
+	return store.ManagedPolicy{}, store.PolicyVersion{}, noSuchVersion(arn, version)
+}
+
+// createPolicyVersion adds a version to a customer-managed policy (at most
+// maxPolicyVersions), its id one past the newest ever created, and makes it the
+// default when setDefault is true.
+func (s *Service) createPolicyVersion(ctx context.Context, r *request, arn, doc string, setDefault bool) (store.PolicyVersion, error) {
+	if _, err := s.getPolicy(ctx, arn); err != nil {
+		return store.PolicyVersion{}, err
+	}
+	if err := checkManagedDocument(doc); err != nil {
+		return store.PolicyVersion{}, err
+	}
+	var out store.PolicyVersion
+	err := s.updatePolicy(ctx, arn, r, func(p *store.ManagedPolicy) error {
+		versions := versionsOf(*p)
+		if len(versions) >= maxPolicyVersions {
+			return limitExceeded("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")
+		}
+		last := p.LastVersion
+		for _, v := range versions {
+			last = max(last, versionNumber(v.ID))
+		}
+		now := s.now()
+		out = store.PolicyVersion{ID: "v" + strconv.Itoa(last+1), Document: doc, CreatedAt: now}
+		p.Versions = append(append([]store.PolicyVersion(nil), versions...), out)
+		p.LastVersion = last + 1
+		p.UpdatedAt = now
+		if setDefault {
+			p.VersionID, p.Document = out.ID, out.Document
+		}
+		return nil
+	})
+	return out, err
+}
+
+// deletePolicyVersion deletes a version that is not the default.
+func (s *Service) deletePolicyVersion(ctx context.Context, r *request, arn, version string) error {
+	if _, _, err := s.getPolicyVersion(ctx, arn, version); err != nil {
+		return err
+	}
+	return s.updatePolicy(ctx, arn, r, func(p *store.ManagedPolicy) error {
+		versions := versionsOf(*p)
+		var kept []store.PolicyVersion
+		for _, v := range versions {
+			if v.ID != version {
+				kept = append(kept, v)
+			}
+		}
+		switch {
+		case len(kept) == len(versions):
+			return noSuchVersion(arn, version)
+		case version == p.VersionID:
+			return deleteConflict("Cannot delete the default version of a policy.")
+		}
+		p.Versions = kept
+		return nil
+	})
+}
+
+// setDefaultPolicyVersion makes an existing version the default.
+func (s *Service) setDefaultPolicyVersion(ctx context.Context, r *request, arn, version string) error {
+	if _, _, err := s.getPolicyVersion(ctx, arn, version); err != nil {
+		return err
+	}
+	return s.updatePolicy(ctx, arn, r, func(p *store.ManagedPolicy) error {
+		for _, v := range versionsOf(*p) {
+			if v.ID == version {
+				p.Versions = versionsOf(*p)
+				p.VersionID, p.Document = v.ID, v.Document
+				return nil
+			}
+		}
+		return noSuchVersion(arn, version)
+	})
+}
+
+// policyEntities are the users and roles a managed policy is attached to (or,
+// for boundaries, that it bounds), in name order.
+type policyEntities struct {
+	Users []store.User
+	Roles []store.Role
+}
+
+// entitiesForPolicy lists the users and roles that use a managed policy as a
+// permissions policy (boundary false) or as their permissions boundary.
+func (s *Service) entitiesForPolicy(ctx context.Context, arn string, boundary bool) (policyEntities, error) {
+	var out policyEntities
+	if _, err := s.getPolicy(ctx, arn); err != nil {
+		return out, err
+	}
+	roles, err := s.st.ListRoles(ctx)
+	if err != nil {
+		return out, storeErr("list entities for policy", err)
+	}
+	for _, r := range roles {
+		if boundary && r.PermissionsBoundary == arn || !boundary && contains(r.AttachedPolicies, arn) {
+			out.Roles = append(out.Roles, r)
+		}
+	}
+	if boundary { // keyless has no user permissions boundaries
+		return out, nil
+	}
+	users, err := s.st.ListUsers(ctx)
+	if err != nil {
+		return out, storeErr("list entities for policy", err)
+	}
+	for _, u := range users {
+		if contains(u.AttachedPolicies, arn) {
+			out.Users = append(out.Users, u)
+		}
+	}
+	return out, nil
 }
 
 // AWS managed policies.

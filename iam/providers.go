@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/store"
 )
 
@@ -21,7 +22,7 @@ const (
 
 // providerARN is the ARN of the provider for a URL stored without its scheme.
 func (s *Service) providerARN(url string) string {
-	return "arn:aws:iam::" + s.cfg.Account + ":oidc-provider/" + url
+	return arn.OIDCProvider(arn.DefaultPartition, s.cfg.Account, url).String()
 }
 
 // providerURL checks a provider URL as IAM does — https, a host, no query or
@@ -65,6 +66,21 @@ func (s *Service) providerURL(raw string) (string, error) {
 		}
 	}
 	return rest, nil
+}
+
+// providerURLResult is the Url GetOpenIDConnectProvider returns for a provider
+// URL stored without its scheme: that URL, as IAM returns it — except when its
+// host holds a colon (a port or an IPv6 literal: only local issuers have them; IAM
+// refuses ports), which comes back with its https:// scheme. Clients that parse
+// the Url cannot parse "host:port/path", whose first segment holds a colon:
+// Terraform's AWS provider compares it with the configured URL through Go's
+// url.Parse and would see a change, and plan a replacement, on every run.
+func providerURLResult(url string) string {
+	host, _, _ := strings.Cut(url, "/")
+	if strings.Contains(host, ":") {
+		return "https://" + url
+	}
+	return url
 }
 
 // providerInput is what CreateOpenIDConnectProvider asks for.

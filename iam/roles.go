@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/policy"
 	"github.com/keyless-dev/keyless/store"
@@ -20,7 +21,7 @@ const (
 
 // roleARN is the ARN of a role.
 func (s *Service) roleARN(path, name string) string {
-	return "arn:aws:iam::" + s.cfg.Account + ":role" + path + name
+	return arn.Role(arn.DefaultPartition, s.cfg.Account, path, name).String()
 }
 
 // roleResource is the ARN a request about a role is authorized against: the role's
@@ -147,11 +148,19 @@ func (s *Service) updateRole(ctx context.Context, name string, fn func(*store.Ro
 	return out, storeErr("update role", err)
 }
 
-// deleteRole deletes a role that has no inline or attached policies left.
+// deleteRole deletes a role that is in no instance profile and has no inline or
+// attached policies left.
 func (s *Service) deleteRole(ctx context.Context, name string) error {
 	r, err := s.getRole(ctx, name)
 	if err != nil {
 		return err
+	}
+	profiles, err := s.listInstanceProfiles(ctx, "/", r.Name)
+	if err != nil {
+		return err
+	}
+	if len(profiles) > 0 {
+		return removeRolesFirst()
 	}
 	if len(r.InlinePolicies) > 0 {
 		return deleteConflict("Cannot delete entity, must delete policies first.")

@@ -6,9 +6,10 @@
 //
 // The package is split in two sides. The handler side (handler.go, types.go,
 // validate.go) decodes and validates Query parameters, authorizes the caller and
-// encodes results. The core (providers.go, roles.go, policies.go, users.go) applies
-// the operations to the store. Every call is authorized through the policy engine
-// (root may do everything) and recorded as a secret-free audit event.
+// encodes results. The core (providers.go, roles.go, policies.go,
+// instance_profiles.go, users.go) applies the operations to the store. Every call
+// is authorized through the policy engine (root may do everything) and recorded
+// as a secret-free audit event.
 package iam
 
 import (
@@ -268,8 +269,6 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Secon
 // Alphabets of generated identifiers.
 const (
 	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	base32Up   = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	secretAlph = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 )
 
 // randString returns n characters drawn uniformly from alphabet (≤ 256 symbols).

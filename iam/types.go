@@ -253,6 +253,61 @@ type listPolicyVersionsResult struct {
 	pageFields
 }
 
+type xmlPolicyUser struct {
+	UserName string `xml:"UserName"`
+	UserID   string `xml:"UserId"`
+}
+
+type xmlPolicyRole struct {
+	RoleName string `xml:"RoleName"`
+	RoleID   string `xml:"RoleId"`
+}
+
+type xmlPolicyGroup struct {
+	GroupName string `xml:"GroupName"`
+	GroupID   string `xml:"GroupId"`
+}
+
+type listEntitiesForPolicyResult struct {
+	PolicyGroups struct {
+		Members []xmlPolicyGroup `xml:"member"`
+	} `xml:"PolicyGroups"`
+	PolicyUsers struct {
+		Members []xmlPolicyUser `xml:"member"`
+	} `xml:"PolicyUsers"`
+	PolicyRoles struct {
+		Members []xmlPolicyRole `xml:"member"`
+	} `xml:"PolicyRoles"`
+	pageFields
+}
+
+// Instance profiles.
+
+type xmlInstanceProfile struct {
+	Path                string   `xml:"Path"`
+	InstanceProfileName string   `xml:"InstanceProfileName"`
+	InstanceProfileID   string   `xml:"InstanceProfileId"`
+	Arn                 string   `xml:"Arn"`
+	CreateDate          string   `xml:"CreateDate"`
+	Roles               xmlRoles `xml:"Roles"`
+	Tags                *xmlTags `xml:"Tags,omitempty"`
+}
+
+type xmlRoles struct {
+	Members []xmlRole `xml:"member"`
+}
+
+type instanceProfileResult struct {
+	InstanceProfile xmlInstanceProfile `xml:"InstanceProfile"`
+}
+
+type listInstanceProfilesResult struct {
+	InstanceProfiles struct {
+		Members []xmlInstanceProfile `xml:"member"`
+	} `xml:"InstanceProfiles"`
+	pageFields
+}
+
 // Users and access keys.
 
 type xmlUser struct {

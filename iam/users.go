@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/keyless-dev/keyless/accesskey"
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/store"
 )
@@ -18,7 +20,7 @@ const (
 
 // userARN is the ARN of a user.
 func (s *Service) userARN(path, name string) string {
-	return "arn:aws:iam::" + s.cfg.Account + ":user" + path + name
+	return arn.User(arn.DefaultPartition, s.cfg.Account, path, name).String()
 }
 
 // userResource is the ARN a request about a user is authorized against: the
@@ -148,15 +150,12 @@ func (s *Service) createAccessKey(ctx context.Context, user string) (newAccessKe
 	if len(keys) >= maxAccessKeys {
 		return newAccessKey{}, limitExceeded(fmt.Sprintf("Cannot exceed quota for AccessKeysPerUser: %d", maxAccessKeys))
 	}
-	tail, err := s.randString(16, base32Up)
+	s.randMu.Lock()
+	id, secret, err := accesskey.New(s.cfg.Rand, accesskey.LongTerm)
+	s.randMu.Unlock()
 	if err != nil {
-		return newAccessKey{}, err
+		return newAccessKey{}, fmt.Errorf("iam: create access key: %w", err)
 	}
-	secret, err := s.randString(40, secretAlph)
-	if err != nil {
-		return newAccessKey{}, err
-	}
-	id := "AKIA" + tail
 	sealed, err := s.cfg.Box.Seal(authn.AccessKeyLabel(id), []byte(secret))
 	if err != nil {
 		return newAccessKey{}, fmt.Errorf("iam: create access key: seal secret: %w", err)

@@ -35,10 +35,12 @@ var (
 //
 // Conventions every backend follows (store/storetest checks them): times are kept to
 // the microsecond and read back in UTC; empty slices, maps and byte slices read back as
-// nil; lists are ordered by key (roles and users by lower-cased name, runners by name),
+// nil; lists are ordered by key (roles, users and instance profiles by lower-cased name,
+// runners by name),
 // except signing keys and access keys (oldest first) and audit events (newest first);
 // creating a record whose parent (workspace, repository, user) is missing gives
-// ErrNotFound; deleting a user deletes its access keys.
+// ErrNotFound; deleting a user deletes its access keys; deleting a managed policy
+// deletes its versions (they live in its record).
 type Store interface {
 	// Settings are small named blobs: CA material, root credentials, key rings.
 	GetSetting(ctx context.Context, name string) ([]byte, error)
@@ -96,6 +98,13 @@ type Store interface {
 	ListPolicies(ctx context.Context) ([]ManagedPolicy, error)
 	UpdatePolicy(ctx context.Context, arn string, fn func(ManagedPolicy) (ManagedPolicy, error)) error
 	DeletePolicy(ctx context.Context, arn string) error
+
+	// IAM instance profiles, keyed by name (unique case-insensitively).
+	CreateInstanceProfile(ctx context.Context, p InstanceProfile) error
+	GetInstanceProfile(ctx context.Context, name string) (InstanceProfile, error)
+	ListInstanceProfiles(ctx context.Context) ([]InstanceProfile, error)
+	UpdateInstanceProfile(ctx context.Context, name string, fn func(InstanceProfile) (InstanceProfile, error)) error
+	DeleteInstanceProfile(ctx context.Context, name string) error
 
 	// IAM users, keyed by name (unique case-insensitively).
 	CreateUser(ctx context.Context, u User) error
@@ -225,18 +234,47 @@ type Role struct {
 	LastUsedRegion           string
 }
 
-// ManagedPolicy is an IAM customer-managed policy (its default version only).
+// ManagedPolicy is an IAM customer-managed policy with its versions. Document and
+// VersionID are the default version's, so that readers that evaluate the policy
+// need not look at Versions.
 type ManagedPolicy struct {
 	ID          string // ANPA…
 	Name        string
 	Path        string
 	ARN         string
-	Document    string
+	Document    string // the default version's document
 	Description string
-	VersionID   string // v1, v2, …
+	VersionID   string // the default version: v1, v2, …
 	Tags        []Tag
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Versions are all the versions kept (at most 5 in IAM), the default among
+	// them, oldest first. Nil for a policy written before versions were kept and
+	// for the AWS managed policies: their one version is VersionID with Document,
+	// created at UpdatedAt.
+	Versions []PolicyVersion
+	// LastVersion is the number of the newest version ever created (5 for v5), so
+	// that the ids of deleted versions are not reused; 0 when not recorded.
+	LastVersion int
+}
+
+// PolicyVersion is one version of a managed policy's document.
+type PolicyVersion struct {
+	ID        string // v1, v2, …
+	Document  string // JSON, not encoded
+	CreatedAt time.Time
+}
+
+// InstanceProfile is an IAM instance profile: a container for (at most one, in
+// IAM) role, referenced by role name.
+type InstanceProfile struct {
+	ID        string // AIPA…
+	Name      string
+	Path      string
+	ARN       string
+	Roles     []string // names of the roles in it
+	Tags      []Tag
+	CreatedAt time.Time
 }
 
 // User is an IAM user with its inline and attached policies.

@@ -9,11 +9,13 @@
 //   - Times read back in UTC, truncated to the microsecond; the zero time reads back
 //     as the zero time.
 //   - Empty slices, maps and byte slices read back as nil.
-//   - Role and user names are unique case-insensitively and case-preserving: GetRole
-//     ("MYROLE") finds the role created as "myRole" and reports Name "myRole".
+//   - Role, user and instance profile names are unique case-insensitively and
+//     case-preserving: GetRole("MYROLE") finds the role created as "myRole" and
+//     reports Name "myRole".
 //   - Lists: workspaces and repositories by slug, environments by name, runners by
-//     name then ID, OIDC providers and policies by ARN, roles and users by lower-cased
-//     name, signing keys and access keys by creation time then ID. Audit events newest
+//     name then ID, OIDC providers and policies by ARN, roles, users and instance
+//     profiles by lower-cased name, signing keys and access keys by creation time
+//     then ID. Audit events newest
 //     first, ties broken by append order (last appended first); a batch
 //     (AppendAuditEvents) appends in slice order, atomically.
 //   - An Update callback's error is returned (wrapped) and nothing changes; the callback
@@ -57,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RoleNamesCaseInsensitive", testRoleNamesCaseInsensitive},
 		{"RoleRename", testRoleRename},
 		{"Policies", testPolicies},
+		{"PolicyVersions", testPolicyVersions},
+		{"InstanceProfiles", testInstanceProfiles},
 		{"Users", testUsers},
 		{"AccessKeys", testAccessKeys},
 		{"UserRenameAndCascade", testUserRenameAndCascade},
@@ -208,6 +212,17 @@ func want[T any](v T) T {
 		x.CreatedAt, x.LastUsedAt = norm(x.CreatedAt), norm(x.LastUsedAt)
 	case *store.ManagedPolicy:
 		x.Tags, x.CreatedAt, x.UpdatedAt = nilSlice(x.Tags), norm(x.CreatedAt), norm(x.UpdatedAt)
+		if len(x.Versions) == 0 {
+			x.Versions = nil
+		} else {
+			vs := make([]store.PolicyVersion, len(x.Versions))
+			for i, v := range x.Versions {
+				vs[i] = store.PolicyVersion{ID: v.ID, Document: v.Document, CreatedAt: norm(v.CreatedAt)}
+			}
+			x.Versions = vs
+		}
+	case *store.InstanceProfile:
+		x.Roles, x.Tags, x.CreatedAt = nilSlice(x.Roles), nilSlice(x.Tags), norm(x.CreatedAt)
 	case *store.User:
 		x.Tags, x.InlinePolicies, x.AttachedPolicies = nilSlice(x.Tags), nilMap(x.InlinePolicies), nilSlice(x.AttachedPolicies)
 		x.CreatedAt = norm(x.CreatedAt)
@@ -717,6 +732,128 @@ func testPolicies(t *testing.T, s store.Store) {
 	wantErr(t, "DeletePolicy again", s.DeletePolicy(ctx, arnA), store.ErrNotFound)
 	list, err = s.ListPolicies(ctx)
 	checkList(t, "ListPolicies after delete", list, err, b)
+}
+
+// testPolicyVersions: a policy's versions (documents, ids, times, the counter of
+// version ids) round-trip through create and update, a version change is atomic
+// with the default's Document and VersionID, and deleting the policy deletes them.
+func testPolicyVersions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const arn = "arn:aws:iam::000000000000:policy/versioned"
+	v1 := store.PolicyVersion{ID: "v1", Document: `{"Version":"2012-10-17","Statement":[]}`, CreatedAt: at(0)}
+	p := store.ManagedPolicy{ID: "ANPAV", Name: "versioned", Path: "/", ARN: arn, Document: v1.Document, VersionID: "v1",
+		CreatedAt: at(0), UpdatedAt: at(0), Versions: []store.PolicyVersion{v1}, LastVersion: 1}
+	must(t, "CreatePolicy", s.CreatePolicy(ctx, p))
+	got, err := s.GetPolicy(ctx, arn)
+	check(t, "GetPolicy", got, err, p)
+
+	// Two more versions, the newest made the default; then v2 deleted.
+	v2 := store.PolicyVersion{ID: "v2", Document: `{"v":"2 <&>"}`, CreatedAt: at(time.Hour)}
+	v3 := store.PolicyVersion{ID: "v3", Document: `{"v":3}`, CreatedAt: at(2 * time.Hour)}
+	must(t, "UpdatePolicy add versions", s.UpdatePolicy(ctx, arn, func(p store.ManagedPolicy) (store.ManagedPolicy, error) {
+		p.Versions = append(p.Versions, v2, v3)
+		p.LastVersion = 3
+		p.Document, p.VersionID, p.UpdatedAt = v3.Document, v3.ID, v3.CreatedAt
+		return p, nil
+	}))
+	p.Versions, p.LastVersion = []store.PolicyVersion{v1, v2, v3}, 3
+	p.Document, p.VersionID, p.UpdatedAt = v3.Document, v3.ID, v3.CreatedAt
+	got, err = s.GetPolicy(ctx, arn)
+	check(t, "GetPolicy with three versions", got, err, p)
+	list, err := s.ListPolicies(ctx)
+	checkList(t, "ListPolicies", list, err, p)
+
+	must(t, "UpdatePolicy delete v2", s.UpdatePolicy(ctx, arn, func(p store.ManagedPolicy) (store.ManagedPolicy, error) {
+		p.Versions = append(p.Versions[:1:1], p.Versions[2:]...)
+		return p, nil
+	}))
+	p.Versions = []store.PolicyVersion{v1, v3}
+	got, err = s.GetPolicy(ctx, arn)
+	check(t, "GetPolicy after deleting v2", got, err, p)
+	if got.LastVersion != 3 {
+		t.Errorf("LastVersion = %d after deleting v2, want 3 (ids are not reused)", got.LastVersion)
+	}
+
+	// A policy without versions reads back with nil Versions and LastVersion 0.
+	bare := store.ManagedPolicy{ARN: "arn:aws:iam::000000000000:policy/bare", Name: "bare", Path: "/", Document: "{}",
+		VersionID: "v1", Versions: []store.PolicyVersion{}}
+	must(t, "CreatePolicy bare", s.CreatePolicy(ctx, bare))
+	got, err = s.GetPolicy(ctx, bare.ARN)
+	check(t, "GetPolicy bare", got, err, bare)
+
+	must(t, "DeletePolicy", s.DeletePolicy(ctx, arn))
+	_, err = s.GetPolicy(ctx, arn)
+	wantErr(t, "GetPolicy deleted", err, store.ErrNotFound)
+	// Re-created under the same ARN, it starts with no versions of the old one.
+	fresh := store.ManagedPolicy{ID: "ANPAW", Name: "versioned", Path: "/", ARN: arn, Document: "{}", VersionID: "v1",
+		CreatedAt: at(3 * time.Hour), UpdatedAt: at(3 * time.Hour)}
+	must(t, "CreatePolicy again", s.CreatePolicy(ctx, fresh))
+	got, err = s.GetPolicy(ctx, arn)
+	check(t, "GetPolicy re-created", got, err, fresh)
+}
+
+func instanceProfile(name string, created time.Time, roles ...string) store.InstanceProfile {
+	return store.InstanceProfile{
+		ID:        "AIPA" + name,
+		Name:      name,
+		Path:      "/ci/",
+		ARN:       "arn:aws:iam::000000000000:instance-profile/ci/" + name,
+		Roles:     roles,
+		Tags:      []store.Tag{{Key: "team", Value: "web"}},
+		CreatedAt: created,
+	}
+}
+
+// testInstanceProfiles: create, read (any letter case), list by lower-cased name,
+// update the roles, delete; names unique case-insensitively.
+func testInstanceProfiles(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	_, err := s.GetInstanceProfile(ctx, "web")
+	wantErr(t, "GetInstanceProfile missing", err, store.ErrNotFound)
+	list, err := s.ListInstanceProfiles(ctx)
+	checkList(t, "ListInstanceProfiles empty", list, err)
+
+	web := instanceProfile("Web", at(0), "deploy")
+	api := instanceProfile("api", at(time.Hour))
+	api.Tags = nil
+	zeta := instanceProfile("zeta", at(-time.Hour), "Other")
+	for _, p := range []store.InstanceProfile{zeta, web, api} {
+		must(t, "CreateInstanceProfile "+p.Name, s.CreateInstanceProfile(ctx, p))
+	}
+	wantErr(t, "CreateInstanceProfile other case", s.CreateInstanceProfile(ctx, instanceProfile("WEB", at(0))), store.ErrAlreadyExists)
+	got, err := s.GetInstanceProfile(ctx, "web")
+	check(t, "GetInstanceProfile lower case", got, err, web)
+	list, err = s.ListInstanceProfiles(ctx)
+	checkList(t, "ListInstanceProfiles", list, err, api, web, zeta)
+
+	must(t, "UpdateInstanceProfile", s.UpdateInstanceProfile(ctx, "API", func(p store.InstanceProfile) (store.InstanceProfile, error) {
+		p.Roles = append(p.Roles, "deploy")
+		return p, nil
+	}))
+	api.Roles = []string{"deploy"}
+	got, err = s.GetInstanceProfile(ctx, "api")
+	check(t, "GetInstanceProfile after update", got, err, api)
+	must(t, "UpdateInstanceProfile remove role", s.UpdateInstanceProfile(ctx, "Web", func(p store.InstanceProfile) (store.InstanceProfile, error) {
+		p.Roles = nil
+		return p, nil
+	}))
+	web.Roles = nil
+	got, err = s.GetInstanceProfile(ctx, "Web")
+	check(t, "GetInstanceProfile after removing its role", got, err, web)
+	wantErr(t, "UpdateInstanceProfile missing", s.UpdateInstanceProfile(ctx, "nope", noCall[store.InstanceProfile](t)), store.ErrNotFound)
+	boom := errors.New("boom")
+	err = s.UpdateInstanceProfile(ctx, "zeta", func(p store.InstanceProfile) (store.InstanceProfile, error) {
+		p.Roles = nil
+		return p, boom
+	})
+	wantErr(t, "UpdateInstanceProfile callback error", err, boom)
+	got, err = s.GetInstanceProfile(ctx, "zeta")
+	check(t, "GetInstanceProfile after aborted update", got, err, zeta)
+
+	must(t, "DeleteInstanceProfile", s.DeleteInstanceProfile(ctx, "ZETA"))
+	wantErr(t, "DeleteInstanceProfile again", s.DeleteInstanceProfile(ctx, "zeta"), store.ErrNotFound)
+	list, err = s.ListInstanceProfiles(ctx)
+	checkList(t, "ListInstanceProfiles after delete", list, err, api, web)
 }
 
 func user(name string, created time.Time) store.User {

@@ -9,9 +9,11 @@
 //   - Slices and maps (client IDs, thumbprints, tags, policies, workspaces) are JSON
 //     text columns; empty ones are stored as NULL and read back as nil. Empty byte
 //     slices are likewise read back as nil.
-//   - Role and user names are unique case-insensitively: the key column name_key holds
-//     strings.ToLower(name), the name column the name as given (case-preserving).
-//   - Lists are ordered by key in byte order (roles and users by lower-cased name,
+//   - Role, user and instance profile names are unique case-insensitively: the key
+//     column name_key holds strings.ToLower(name), the name column the name as given
+//     (case-preserving).
+//   - Lists are ordered by key in byte order (roles, users and instance profiles by
+//     lower-cased name,
 //     runners by name then ID); signing keys and access keys by creation time then ID;
 //     audit events newest first (ties: most recently appended first).
 //   - An update callback may change the record's key; the record is then renamed and
@@ -193,12 +195,34 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX audit_events_at ON audit_events (at, seq)`,
 	},
+	// Version 2: managed policy versions (kept in the policy's row, so that a
+	// version change is one update of one record) and instance profiles.
+	{
+		`ALTER TABLE policies ADD COLUMN versions {text}`,
+		`ALTER TABLE policies ADD COLUMN last_version BIGINT NOT NULL DEFAULT 0`,
+		`CREATE TABLE instance_profiles (
+			name_key   {text} PRIMARY KEY,
+			name       {text} NOT NULL,
+			id         {text} NOT NULL,
+			path       {text} NOT NULL,
+			arn        {text} NOT NULL,
+			roles      {text},
+			tags       {text},
+			created_at BIGINT
+		)`,
+	},
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A
 // database at a newer version than this binary knows is left untouched and reported
 // as store.ErrSchemaTooNew.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	return migrate(ctx, db, d, len(migrations))
+}
+
+// migrate brings the database to schema version latest (tests stop short of the
+// newest to check a later step against data an older one wrote).
+func migrate(ctx context.Context, db *sql.DB, d Dialect, latest int) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: migrate: begin: %w", err)
@@ -219,7 +243,6 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
 		return fmt.Errorf("store: migrate: read version: %w", err)
 	}
-	latest := len(migrations)
 	switch {
 	case cur > latest:
 		return fmt.Errorf("store: database schema version %d, this keyless supports up to %d: %w",
@@ -536,10 +559,39 @@ func (s *Store) UpdatePolicy(ctx context.Context, arn string, fn func(store.Mana
 	return update(ctx, s, policies, arn, fn, arn)
 }
 
-// DeletePolicy deletes a managed policy. Roles and users that attach it are not
-// changed; refusing to delete an attached policy is the IAM service's job.
+// DeletePolicy deletes a managed policy with its versions. Roles and users that
+// attach it are not changed; refusing to delete an attached policy is the IAM
+// service's job.
 func (s *Store) DeletePolicy(ctx context.Context, arn string) error {
 	return remove(ctx, s, policies, arn, arn)
+}
+
+// CreateInstanceProfile stores a new instance profile; names are unique
+// case-insensitively.
+func (s *Store) CreateInstanceProfile(ctx context.Context, p store.InstanceProfile) error {
+	return create(ctx, s, instanceProfiles, p, p.Name)
+}
+
+// GetInstanceProfile returns the instance profile with the given name, in any
+// letter case.
+func (s *Store) GetInstanceProfile(ctx context.Context, name string) (store.InstanceProfile, error) {
+	return get(ctx, s, instanceProfiles, name, nameKey(name))
+}
+
+// ListInstanceProfiles returns all instance profiles ordered by lower-cased name.
+func (s *Store) ListInstanceProfiles(ctx context.Context) ([]store.InstanceProfile, error) {
+	return list(ctx, s, instanceProfiles, "", 0)
+}
+
+// UpdateInstanceProfile replaces an instance profile with what fn returns, in a
+// transaction.
+func (s *Store) UpdateInstanceProfile(ctx context.Context, name string, fn func(store.InstanceProfile) (store.InstanceProfile, error)) error {
+	return update(ctx, s, instanceProfiles, name, fn, nameKey(name))
+}
+
+// DeleteInstanceProfile deletes an instance profile (not its roles).
+func (s *Store) DeleteInstanceProfile(ctx context.Context, name string) error {
+	return remove(ctx, s, instanceProfiles, name, nameKey(name))
 }
 
 // CreateUser stores a new user; names are unique case-insensitively.
@@ -1033,21 +1085,81 @@ var policies = &entity[store.ManagedPolicy]{
 	what:  "policy",
 	table: "policies",
 	from:  "policies",
-	cols:  []string{"arn", "id", "name", "path", "document", "description", "version_id", "tags", "created_at", "updated_at"},
-	read:  []string{"arn", "id", "name", "path", "document", "description", "version_id", "tags", "created_at", "updated_at"},
+	cols: []string{"arn", "id", "name", "path", "document", "description", "version_id", "tags", "created_at", "updated_at",
+		"versions", "last_version"},
+	read: []string{"arn", "id", "name", "path", "document", "description", "version_id", "tags", "created_at", "updated_at",
+		"versions", "last_version"},
 	key:   []string{"arn"},
 	order: "arn",
 	args: func(p store.ManagedPolicy) []any {
 		return []any{p.ARN, p.ID, p.Name, p.Path, p.Document, p.Description, p.VersionID, jsonList(p.Tags),
-			micros(p.CreatedAt), micros(p.UpdatedAt)}
+			micros(p.CreatedAt), micros(p.UpdatedAt), jsonList(storedVersions(p.Versions)), p.LastVersion}
 	},
 	scan: func(r row) (store.ManagedPolicy, error) {
 		var p store.ManagedPolicy
-		var tags sql.NullString
+		var tags, versions sql.NullString
 		var created, updated sql.NullInt64
-		err := r.Scan(&p.ARN, &p.ID, &p.Name, &p.Path, &p.Document, &p.Description, &p.VersionID, &tags, &created, &updated)
+		err := r.Scan(&p.ARN, &p.ID, &p.Name, &p.Path, &p.Document, &p.Description, &p.VersionID, &tags, &created, &updated,
+			&versions, &p.LastVersion)
 		p.Tags = decodeJSON[[]store.Tag](tags, "tags", &err)
+		p.Versions = loadedVersions(decodeJSON[[]policyVersion](versions, "versions", &err))
 		p.CreatedAt, p.UpdatedAt = timeOf(created), timeOf(updated)
+		return p, err
+	},
+}
+
+// policyVersion is the stored form of a store.PolicyVersion in the versions JSON
+// column: the time in microseconds like every other time (0 for the zero time).
+type policyVersion struct {
+	ID        string `json:"id"`
+	Document  string `json:"document"`
+	CreatedAt int64  `json:"created_at,omitempty"`
+}
+
+func storedVersions(vs []store.PolicyVersion) []policyVersion {
+	out := make([]policyVersion, len(vs))
+	for i, v := range vs {
+		out[i] = policyVersion{ID: v.ID, Document: v.Document}
+		if !v.CreatedAt.IsZero() {
+			out[i].CreatedAt = v.CreatedAt.UnixMicro()
+		}
+	}
+	return out
+}
+
+func loadedVersions(vs []policyVersion) []store.PolicyVersion {
+	if len(vs) == 0 {
+		return nil
+	}
+	out := make([]store.PolicyVersion, len(vs))
+	for i, v := range vs {
+		out[i] = store.PolicyVersion{ID: v.ID, Document: v.Document}
+		if v.CreatedAt != 0 {
+			out[i].CreatedAt = time.UnixMicro(v.CreatedAt).UTC()
+		}
+	}
+	return out
+}
+
+var instanceProfiles = &entity[store.InstanceProfile]{
+	what:  "instance profile",
+	table: "instance_profiles",
+	from:  "instance_profiles",
+	cols:  []string{"name_key", "name", "id", "path", "arn", "roles", "tags", "created_at"},
+	read:  []string{"name", "id", "path", "arn", "roles", "tags", "created_at"},
+	key:   []string{"name_key"},
+	order: "name_key",
+	args: func(p store.InstanceProfile) []any {
+		return []any{nameKey(p.Name), p.Name, p.ID, p.Path, p.ARN, jsonList(p.Roles), jsonList(p.Tags), micros(p.CreatedAt)}
+	},
+	scan: func(r row) (store.InstanceProfile, error) {
+		var p store.InstanceProfile
+		var roles, tags sql.NullString
+		var created sql.NullInt64
+		err := r.Scan(&p.Name, &p.ID, &p.Path, &p.ARN, &roles, &tags, &created)
+		p.Roles = decodeJSON[[]string](roles, "roles", &err)
+		p.Tags = decodeJSON[[]store.Tag](tags, "tags", &err)
+		p.CreatedAt = timeOf(created)
 		return p, err
 	},
 }
