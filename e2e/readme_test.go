@@ -65,6 +65,9 @@ var readmeCommands = map[string]readmeCommand{
 	`keyless token mint --workspace acme --repository web`:                                                      {stdout: "eyJ"},
 	`keyless token mint --workspace acme --repository web --environment production --branch main --output json`: {stdout: `"branchName": "main"`},
 	`keyless token mint --workspace acme --repository web --audience sts.amazonaws.com --ttl 15m`:               {stdout: "eyJ"},
+	`keyless token mint --ci github --repository acme/web --environment production`:                             {stdout: "eyJ"},
+	`keyless token mint --ci github --owner acme --repository web --tag v1.2.0 --output json`:                   {stdout: `"sub": "repo:acme/web:ref:refs/tags/v1.2.0"`},
+	`keyless token mint --ci gitlab --project acme/web --branch main --output json`:                             {stdout: `"sub": "project_path:acme/web:ref_type:branch:ref:main"`},
 
 	// Signing keys.
 	`keyless keys list`:                {stdout: "active"},

@@ -25,7 +25,7 @@ const APIPrefix = "/keyless/"
 // MaxMintBody is the largest mint request body accepted (413 above it).
 const MaxMintBody = 64 << 10
 
-// Handler serves discovery, keys.json and the mint API.
+// Handler serves discovery and keys of every issuer, and the mint API.
 type Handler struct {
 	is      *Issuer
 	runners *Runners
@@ -45,6 +45,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	const base = "/2.0/workspaces/{workspace}/pipelines-config/identity/oidc"
 	mux.HandleFunc("GET "+base+"/.well-known/openid-configuration", h.discovery)
 	mux.HandleFunc("GET "+base+"/keys.json", h.jwks)
+	// The GitHub- and GitLab-shaped issuers: one each, keys where github.com's and
+	// gitlab.com's are.
+	mux.HandleFunc("GET "+GitHubIssuerPath+"/.well-known/openid-configuration", h.ciDiscovery(CIGitHub))
+	mux.HandleFunc("GET "+GitHubIssuerPath+githubJWKSPath, h.ciJWKS)
+	mux.HandleFunc("GET "+GitLabIssuerPath+"/.well-known/openid-configuration", h.ciDiscovery(CIGitLab))
+	mux.HandleFunc("GET "+GitLabIssuerPath+gitlabJWKSPath, h.ciJWKS)
 	// Any method: mint answers a wrong one with a JSON 405, which the mux would send
 	// as plain text.
 	mux.HandleFunc(MintPath, h.mint)
@@ -75,18 +81,35 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iss := h.is.IssuerURL(slug)
+	h.writeDiscovery(w, iss, iss+"/keys.json", claimsSupported)
+}
+
+// ciDiscovery serves the discovery document of the GitHub- or GitLab-shaped issuer.
+func (h *Handler) ciDiscovery(ci CI) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if ci == CIGitHub {
+			iss := h.is.GitHubIssuerURL()
+			h.writeDiscovery(w, iss, iss+githubJWKSPath, githubClaimsSupported)
+			return
+		}
+		iss := h.is.GitLabIssuerURL()
+		h.writeDiscovery(w, iss, iss+gitlabJWKSPath, gitlabClaimsSupported)
+	}
+}
+
+func (h *Handler) writeDiscovery(w http.ResponseWriter, iss, jwksURI string, claims []string) {
 	algs := h.is.keys.Algorithms()
 	if len(algs) == 0 {
 		algs = []string{h.is.keys.cfg.Algorithm}
 	}
 	doc := map[string]any{
 		"issuer":                                iss,
-		"jwks_uri":                              iss + "/keys.json",
+		"jwks_uri":                              jwksURI,
 		"subject_types_supported":               []string{"public"},
 		"response_types_supported":              []string{"id_token"},
 		"id_token_signing_alg_values_supported": algs,
 		"scopes_supported":                      []string{"openid"},
-		"claims_supported":                      claimsSupported,
+		"claims_supported":                      claims,
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeJSON(w, http.StatusOK, doc)
@@ -104,6 +127,13 @@ func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
 		return
 	}
+	h.writeJWKS(w)
+}
+
+// ciJWKS serves the keys of the GitHub- and GitLab-shaped issuers: the same key set.
+func (h *Handler) ciJWKS(w http.ResponseWriter, _ *http.Request) { h.writeJWKS(w) }
+
+func (h *Handler) writeJWKS(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(h.JWKSMaxAge().Seconds())))
 	w.WriteHeader(http.StatusOK)
@@ -154,8 +184,8 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, &Error{Code: CodeInvalidRequest, Message: "invalid mint request body: " + err.Error()})
 		return
 	}
-	if !allows(run, req.Workspace) {
-		h.writeError(w, &Error{Code: CodeForbidden, Message: fmt.Sprintf("runner %q may not mint tokens for workspace %q", run.Name, req.Workspace)})
+	if ns := namespaceOf(req); !allows(run, req.CI, ns) {
+		h.writeError(w, &Error{Code: CodeForbidden, Message: fmt.Sprintf("runner %q may not mint tokens for workspace %q", run.Name, ns)})
 		return
 	}
 	tok, err := h.is.Mint(r.Context(), req)
@@ -163,7 +193,7 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, err)
 		return
 	}
-	h.log.Debug("token minted", "runner", run.Name, "sub", tok.Claims.Subject, "kid", tok.KeyID, "jti", tok.Claims.JWTID)
+	h.log.Debug("token minted", "runner", run.Name, "ci", tok.CI, "sub", tok.Subject(), "kid", tok.KeyID, "jti", tok.JWTID())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tok)
 }

@@ -1,6 +1,7 @@
-// Package issuer is the pipeline identity provider: Bitbucket-shaped step tokens, the
-// workspace/repository/environment directory behind them, the signing-key lifecycle
-// (prepare → activate → retire), and the discovery, JWKS and mint HTTP handlers.
+// Package issuer is the pipeline identity provider: Bitbucket-shaped step tokens (and
+// GitHub Actions- and GitLab-shaped job ID tokens), the workspace/repository/environment
+// directory behind them, the signing-key lifecycle (prepare → activate → retire), the
+// discovery, JWKS and mint HTTP handlers, and the mint API's client.
 package issuer
 
 import (
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +32,9 @@ type Config struct {
 	// environments with name-derived UUIDs (the local default). When false, unknown
 	// names are refused.
 	AutoRegister bool
+	// Rand is the source of token IDs and fresh run, pipeline and step IDs (default
+	// crypto/rand.Reader).
+	Rand io.Reader
 }
 
 // MaxAudiences and MaxAudienceLength are Bitbucket's limits on custom audiences.
@@ -63,6 +68,9 @@ func New(cfg Config, st store.Store, keys *KeySet, now func() time.Time) (*Issue
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
 	return &Issuer{cfg: cfg, st: st, keys: keys, now: now, dir: directory{st: st, entries: map[string]any{}}}, nil
 }
 
@@ -74,33 +82,156 @@ func (is *Issuer) IssuerURL(workspace string) string {
 	return is.cfg.BaseURL + "/2.0/workspaces/" + workspace + "/pipelines-config/identity/oidc"
 }
 
-// MintRequest describes the pipeline step a token is for.
+// MintRequest describes the pipeline step or job a token is for.
 type MintRequest struct {
-	Workspace   string   `json:"workspace"`
-	Repository  string   `json:"repository"`
-	Environment string   `json:"environment,omitempty"` // deployment steps only
-	Branch      string   `json:"branch,omitempty"`
-	Audiences   []string `json:"audiences,omitempty"`
+	// CI is the CI system whose token to mint; empty means Bitbucket.
+	CI CI `json:"ci,omitempty"`
+	// Workspace is the Bitbucket workspace, the GitHub repository owner or the GitLab
+	// group path. For GitHub and GitLab it may be left out when Repository is the
+	// full path.
+	Workspace string `json:"workspace,omitempty"`
+	// Repository is the Bitbucket repository slug, or the GitHub repository or GitLab
+	// project: its name, or its full path OWNER/NAME (GROUP[/SUBGROUP…]/PROJECT).
+	Repository  string `json:"repository"`
+	Environment string `json:"environment,omitempty"` // deployment steps (jobs) only
+	// Branch is the branch the step or job runs for (GitHub and GitLab default: main).
+	Branch string `json:"branch,omitempty"`
+	// Tag, Event, SHA and Actor are GitHub and GitLab only: a tag to run for instead of
+	// a branch; the event_name or pipeline_source (default push); the commit (default
+	// one derived from the ref); the user who started the run (default keyless).
+	Tag   string `json:"tag,omitempty"`
+	Event string `json:"event,omitempty"`
+	SHA   string `json:"sha,omitempty"`
+	Actor string `json:"actor,omitempty"`
+	// Audiences are custom audiences. Bitbucket's default is the workspace audience,
+	// GitHub's and GitLab's here sts.amazonaws.com; a GitHub token carries at most one.
+	Audiences []string `json:"audiences,omitempty"`
 	// TTL is the token lifetime; 0 means the configured default.
 	TTL Duration `json:"ttl,omitempty"`
 	// Explicit UUIDs register (or must match) the named entities; empty derives them.
+	// Bitbucket only.
 	WorkspaceUUID   string `json:"workspaceUuid,omitempty"`
 	RepositoryUUID  string `json:"repositoryUuid,omitempty"`
 	EnvironmentUUID string `json:"environmentUuid,omitempty"`
 	// PipelineUUID and StepUUID identify the run; empty means fresh random ones.
+	// Bitbucket only.
 	PipelineUUID string `json:"pipelineUuid,omitempty"`
 	StepUUID     string `json:"stepUuid,omitempty"`
 }
 
-// Token is a minted step token.
+// Token is a minted token. Exactly one claim set is filled, that of its CI.
 type Token struct {
-	Raw    string `json:"token"`
-	Claims Claims `json:"claims"`
-	KeyID  string `json:"-"`
+	// Raw is the signed JWT.
+	Raw string
+	// CI is the CI system the token imitates.
+	CI CI
+	// Claims are a Bitbucket step token's claims.
+	Claims Claims
+	// GitHub and GitLab are a GitHub Actions or GitLab job token's claims.
+	GitHub *GitHubClaims
+	GitLab *GitLabClaims
+	// KeyID is the kid of the signing key; it is not part of the mint API's answer.
+	KeyID string
 }
 
-// Mint validates req, resolves (or registers) its names and signs a step token.
+// tokenJSON is the mint API's answer: {"token","ci","claims"}.
+type tokenJSON struct {
+	Token  string          `json:"token"`
+	CI     CI              `json:"ci"`
+	Claims json.RawMessage `json:"claims"`
+}
+
+// MarshalJSON writes the mint API's answer, with the claims of the token's CI.
+func (t Token) MarshalJSON() ([]byte, error) {
+	ci := t.CI
+	if ci == "" {
+		ci = CIBitbucket
+	}
+	var claims any = t.Claims
+	switch ci {
+	case CIGitHub:
+		claims = t.GitHub
+	case CIGitLab:
+		claims = t.GitLab
+	}
+	c, err := json.Marshal(claims)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(tokenJSON{Token: t.Raw, CI: ci, Claims: c})
+}
+
+// UnmarshalJSON reads the mint API's answer; an answer without "ci" is Bitbucket's.
+func (t *Token) UnmarshalJSON(b []byte) error {
+	var tj tokenJSON
+	if err := json.Unmarshal(b, &tj); err != nil {
+		return err
+	}
+	ci, err := ParseCI(string(tj.CI))
+	if err != nil {
+		return err
+	}
+	*t = Token{Raw: tj.Token, CI: ci}
+	if len(tj.Claims) == 0 || string(tj.Claims) == "null" {
+		return nil
+	}
+	switch ci {
+	case CIGitHub:
+		t.GitHub = new(GitHubClaims)
+		return json.Unmarshal(tj.Claims, t.GitHub)
+	case CIGitLab:
+		t.GitLab = new(GitLabClaims)
+		return json.Unmarshal(tj.Claims, t.GitLab)
+	}
+	return json.Unmarshal(tj.Claims, &t.Claims)
+}
+
+// Subject is the token's sub claim.
+func (t Token) Subject() string {
+	switch {
+	case t.GitHub != nil:
+		return t.GitHub.Subject
+	case t.GitLab != nil:
+		return t.GitLab.Subject
+	}
+	return t.Claims.Subject
+}
+
+// JWTID is the token's jti claim.
+func (t Token) JWTID() string {
+	switch {
+	case t.GitHub != nil:
+		return t.GitHub.JWTID
+	case t.GitLab != nil:
+		return t.GitLab.JWTID
+	}
+	return t.Claims.JWTID
+}
+
+// Expiry is the token's exp claim (Unix seconds).
+func (t Token) Expiry() int64 {
+	switch {
+	case t.GitHub != nil:
+		return t.GitHub.Expiry
+	case t.GitLab != nil:
+		return t.GitLab.Expiry
+	}
+	return t.Claims.Expiry
+}
+
+// Mint validates req and signs a token shaped like its CI's: for Bitbucket it
+// resolves (or registers) the names; GitHub and GitLab IDs are derived from them.
 func (is *Issuer) Mint(ctx context.Context, req MintRequest) (Token, error) {
+	ci, err := ParseCI(string(req.CI))
+	if err != nil {
+		return Token{}, err
+	}
+	if err := is.validateCommon(req); err != nil {
+		return Token{}, err
+	}
+	if ci != CIBitbucket {
+		return is.mintCI(ci, req)
+	}
 	if err := is.validate(&req); err != nil {
 		return Token{}, err
 	}
@@ -122,21 +253,25 @@ func (is *Issuer) Mint(ctx context.Context, req MintRequest) (Token, error) {
 	}
 	pipeline, step := req.PipelineUUID, req.StepUUID
 	if pipeline == "" {
-		pipeline = uuid.Must(uuid.NewRandomFromReader(rand.Reader)).String()
+		if pipeline, err = is.randomUUID(); err != nil {
+			return Token{}, err
+		}
 	}
 	if step == "" {
-		step = uuid.Must(uuid.NewRandomFromReader(rand.Reader)).String()
+		if step, err = is.randomUUID(); err != nil {
+			return Token{}, err
+		}
 	}
-	now := is.now()
-	ttl := time.Duration(req.TTL)
-	if ttl == 0 {
-		ttl = is.cfg.DefaultTTL
+	jti, err := is.randomUUID()
+	if err != nil {
+		return Token{}, err
 	}
+	iat, exp := is.lifetime(req)
 	c := Claims{
 		Issuer:         is.IssuerURL(ws.Slug),
-		IssuedAt:       now.Unix(),
-		Expiry:         now.Add(ttl).Unix(),
-		JWTID:          uuid.Must(uuid.NewRandomFromReader(rand.Reader)).String(),
+		IssuedAt:       iat,
+		Expiry:         exp,
+		JWTID:          jti,
 		RepositoryUUID: braced(repo.UUID),
 		WorkspaceUUID:  braced(ws.UUID),
 		PipelineUUID:   braced(pipeline),
@@ -167,18 +302,107 @@ func (is *Issuer) Mint(ctx context.Context, req MintRequest) (Token, error) {
 		}
 		c.AWSTags = &SessionTags{PrincipalTags: tags, TransitiveTagKeys: keys}
 	}
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return Token{}, fmt.Errorf("issuer: marshal claims: %w", err)
-	}
-	raw, kid, err := is.keys.sign(payload)
+	raw, kid, err := is.sign(c)
 	if err != nil {
 		return Token{}, err
 	}
-	return Token{Raw: raw, Claims: c, KeyID: kid}, nil
+	return Token{Raw: raw, CI: CIBitbucket, Claims: c, KeyID: kid}, nil
 }
 
+// mintCI mints a GitHub- or GitLab-shaped token. Their names have no registry: a
+// server that registers no names on first use refuses them.
+func (is *Issuer) mintCI(ci CI, req MintRequest) (Token, error) {
+	n, err := validateCINames(ci, req)
+	if err != nil {
+		return Token{}, err
+	}
+	if !is.cfg.AutoRegister {
+		return Token{}, &Error{Code: CodeNotFound, Field: "ci", Message: fmt.Sprintf("%s-shaped tokens name repositories this server has no registry for, and it does not register names on first use: mint them from a server with auto_register on (keyless up's default)", ciTitle(ci))}
+	}
+	jti, err := is.randomUUID()
+	if err != nil {
+		return Token{}, err
+	}
+	run, err := randomID(is.cfg.Rand)
+	if err != nil {
+		return Token{}, err
+	}
+	iat, exp := is.lifetime(req)
+	var claims any
+	tok := Token{CI: ci}
+	switch ci {
+	case CIGitHub:
+		c := is.githubClaims(n, req.Audiences, run, jti, iat, exp)
+		tok.GitHub, claims = &c, c
+	case CIGitLab:
+		job, err := randomID(is.cfg.Rand)
+		if err != nil {
+			return Token{}, err
+		}
+		c := is.gitlabClaims(n, req.Audiences, run, job, jti, iat, exp)
+		tok.GitLab, claims = &c, c
+	}
+	if tok.Raw, tok.KeyID, err = is.sign(claims); err != nil {
+		return Token{}, err
+	}
+	return tok, nil
+}
+
+// sign marshals claims and signs them with the active key.
+func (is *Issuer) sign(claims any) (raw, kid string, err error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", "", fmt.Errorf("issuer: marshal claims: %w", err)
+	}
+	return is.keys.sign(payload)
+}
+
+// lifetime is a token's iat and exp: now, and now plus the requested or default TTL.
+func (is *Issuer) lifetime(req MintRequest) (iat, exp int64) {
+	now := is.now()
+	ttl := time.Duration(req.TTL)
+	if ttl == 0 {
+		ttl = is.cfg.DefaultTTL
+	}
+	return now.Unix(), now.Add(ttl).Unix()
+}
+
+func (is *Issuer) randomUUID() (string, error) {
+	u, err := uuid.NewRandomFromReader(is.cfg.Rand)
+	if err != nil {
+		return "", fmt.Errorf("issuer: random UUID: %w", err)
+	}
+	return u.String(), nil
+}
+
+// validateCommon checks what every CI's request shares: audiences and TTL.
+func (is *Issuer) validateCommon(req MintRequest) error {
+	if len(req.Audiences) > MaxAudiences {
+		return invalid("audiences", "%d audiences requested; at most %d are allowed", len(req.Audiences), MaxAudiences)
+	}
+	for i, a := range req.Audiences {
+		if a == "" {
+			return invalid("audiences", "audience %d is empty", i+1)
+		}
+		if len(a) > MaxAudienceLength {
+			return invalid("audiences", "audience %d is %d characters long; the limit is %d", i+1, len(a), MaxAudienceLength)
+		}
+		if strings.IndexFunc(a, unicode.IsControl) >= 0 {
+			return invalid("audiences", "audience %d contains a control character", i+1)
+		}
+	}
+	ttl := time.Duration(req.TTL)
+	if ttl != 0 && (ttl < minTTL || ttl > is.keys.cfg.MaxTokenTTL) {
+		return invalid("ttl", "token TTL %s is out of range: use between %s and %s", ttl, minTTL, is.keys.cfg.MaxTokenTTL)
+	}
+	return nil
+}
+
+// validate checks a Bitbucket request and normalizes its UUIDs.
 func (is *Issuer) validate(req *MintRequest) error {
+	if err := validateBitbucketOnly(*req); err != nil {
+		return err
+	}
 	if req.Workspace == "" {
 		return invalid("workspace", "a workspace is required (--workspace)")
 	}
@@ -202,24 +426,6 @@ func (is *Issuer) validate(req *MintRequest) error {
 		if err := ValidateBranch(req.Branch); err != nil {
 			return err
 		}
-	}
-	if len(req.Audiences) > MaxAudiences {
-		return invalid("audiences", "%d audiences requested; at most %d are allowed", len(req.Audiences), MaxAudiences)
-	}
-	for i, a := range req.Audiences {
-		if a == "" {
-			return invalid("audiences", "audience %d is empty", i+1)
-		}
-		if len(a) > MaxAudienceLength {
-			return invalid("audiences", "audience %d is %d characters long; the limit is %d", i+1, len(a), MaxAudienceLength)
-		}
-		if strings.IndexFunc(a, unicode.IsControl) >= 0 {
-			return invalid("audiences", "audience %d contains a control character", i+1)
-		}
-	}
-	ttl := time.Duration(req.TTL)
-	if ttl != 0 && (ttl < minTTL || ttl > is.keys.cfg.MaxTokenTTL) {
-		return invalid("ttl", "token TTL %s is out of range: use between %s and %s", ttl, minTTL, is.keys.cfg.MaxTokenTTL)
 	}
 	var err error
 	for _, f := range []struct {

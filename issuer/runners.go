@@ -95,7 +95,16 @@ func (r *Runners) Forget(id string) {
 	r.mu.Unlock()
 }
 
-// allows reports whether the runner may mint for workspace.
-func allows(run store.Runner, workspace string) bool {
-	return len(run.Workspaces) == 0 || slices.Contains(run.Workspaces, workspace)
+// allows reports whether the runner may mint for workspace. For GitHub and GitLab the
+// workspace is the owner or group path: the runner's workspaces name owners and
+// top-level groups, compared case-insensitively as those CIs compare names.
+func allows(run store.Runner, ci CI, workspace string) bool {
+	if len(run.Workspaces) == 0 {
+		return true
+	}
+	if c, err := ParseCI(string(ci)); err != nil || c == CIBitbucket {
+		return slices.Contains(run.Workspaces, workspace)
+	}
+	top, _, _ := strings.Cut(workspace, "/")
+	return slices.ContainsFunc(run.Workspaces, func(w string) bool { return strings.EqualFold(w, top) })
 }

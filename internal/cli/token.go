@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"bytes"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -23,8 +20,8 @@ import (
 func newTokenCmd(s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "token",
-		Short:   "Mint and inspect pipeline step tokens",
-		Example: "  keyless token mint --workspace acme --repository web --environment production",
+		Short:   "Mint and inspect pipeline step and job tokens",
+		Example: "  keyless token mint --workspace acme --repository web --environment production\n  keyless token mint --ci github --repository acme/web --environment production",
 	}
 	cmd.AddCommand(newTokenMintCmd(s), newTokenInspectCmd(s))
 	return cmd
@@ -161,23 +158,54 @@ func isTerminal(in io.Reader) bool {
 func newTokenMintCmd(s Streams) *cobra.Command {
 	var (
 		req                            issuer.MintRequest
+		ci, owner, group, project      string
 		ttl                            time.Duration
 		output, endpoint, cred, caFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "mint",
-		Short: "Mint a Bitbucket-shaped step token from a keyless identity provider",
+		Short: "Mint a Bitbucket-shaped step token (or a GitHub Actions or GitLab job's ID token) from keyless up",
 		Long: `Ask the identity provider of "keyless up" for a step token, as Bitbucket Pipelines
-gives a step with "oidc: true". With DIR/env sourced it needs no other setup: the
-endpoint, runner credential and CA come from KEYLESS_ENDPOINT, KEYLESS_RUNNER_TOKEN and
-KEYLESS_CA_BUNDLE.`,
+gives a step with "oidc: true" — or, with --ci, the ID token a GitHub Actions job
+(--ci github) or GitLab CI/CD job (--ci gitlab) gets. With DIR/env sourced it needs no
+other setup: the endpoint, runner credential and CA come from KEYLESS_ENDPOINT,
+KEYLESS_RUNNER_TOKEN and KEYLESS_CA_BUNDLE.
+
+Bitbucket: --workspace and --repository are slugs; the token's issuer is the
+workspace's, and sub is {repository}:{step} or {repository}:{environment}:{step}.
+
+GitHub: --repository OWNER/REPO (or --owner OWNER --repository REPO); sub is
+repo:OWNER/REPO:environment:NAME for a job with an --environment, else
+repo:OWNER/REPO:pull_request for --event pull_request, else
+repo:OWNER/REPO:ref:refs/heads/BRANCH (refs/tags/TAG with --tag). The issuer is
+<server>/github; the audience sts.amazonaws.com unless --audience names one.
+
+GitLab: --project GROUP/PROJECT (or --group GROUP --project PROJECT; groups may hold
+subgroups, a/b/c); sub is project_path:GROUP/PROJECT:ref_type:branch:ref:BRANCH
+(ref_type:tag with --tag). The issuer is <server>/gitlab; the audience, which a job
+sets in id_tokens:, is sts.amazonaws.com unless --audience names others.
+
+GitHub and GitLab IDs (repository_id, project_id, namespace_id, …) are derived from
+the names, so the same names always give the same IDs; run, pipeline and job IDs are
+fresh on every mint.`,
 		Example: `  keyless token mint --workspace acme --repository web
   keyless token mint --workspace acme --repository web --environment production --branch main --output json
-  export BITBUCKET_STEP_OIDC_TOKEN=$(keyless token mint --workspace acme --repository web --audience sts.amazonaws.com)`,
+  export BITBUCKET_STEP_OIDC_TOKEN=$(keyless token mint --workspace acme --repository web --audience sts.amazonaws.com)
+  keyless token mint --ci github --repository acme/web --environment production
+  keyless token mint --ci github --owner acme --repository web --branch release --event workflow_dispatch
+  keyless token mint --ci gitlab --project acme/web --branch main --output json
+  keyless token mint --ci gitlab --group acme/platform --project web --tag v1.2.0 --audience https://vault.example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "token" && output != "json" {
 				return fmt.Errorf("invalid --output %q: use token or json", output)
+			}
+			c, err := issuer.ParseCI(ci)
+			if err != nil {
+				return fmt.Errorf("invalid --ci %q: use bitbucket, github or gitlab", ci)
+			}
+			if err := mintNames(cmd, c, &req, owner, group, project); err != nil {
+				return err
 			}
 			if endpoint == "" {
 				return errors.New("no endpoint: source the env file `keyless up` wrote (. .keyless/env) or pass --endpoint")
@@ -185,70 +213,97 @@ KEYLESS_CA_BUNDLE.`,
 			if cred == "" {
 				return errors.New("no runner credential: source the env file `keyless up` wrote (. .keyless/env) or pass --runner-token")
 			}
+			req.CI = c
 			req.TTL = issuer.Duration(ttl)
-			body, err := json.Marshal(req)
+			pool, err := certPool(caFile)
 			if err != nil {
 				return err
 			}
-			client, err := httpClient(caFile)
-			if err != nil {
-				return err
-			}
-			hreq, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, strings.TrimRight(endpoint, "/")+issuer.MintPath, bytes.NewReader(body))
+			client, err := issuer.NewClient(endpoint, cred, issuer.ClientOptions{RootCAs: pool})
 			if err != nil {
 				return fmt.Errorf("mint: %w", err)
 			}
-			hreq.Header.Set("Content-Type", "application/json")
-			hreq.Header.Set("Authorization", "Bearer "+cred)
-			resp, err := client.Do(hreq)
+			tok, err := client.Mint(cmd.Context(), req)
 			if err != nil {
 				return fmt.Errorf("mint: %w", err)
-			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if err != nil {
-				return fmt.Errorf("mint: read response: %w", err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				var eb issuer.ErrorBody
-				if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-					return fmt.Errorf("mint: %s", eb.Error.Message)
-				}
-				return fmt.Errorf("mint: %s answered %s", endpoint, resp.Status)
 			}
 			if output == "json" {
-				var pretty bytes.Buffer
-				if err := json.Indent(&pretty, data, "", "  "); err != nil {
-					return fmt.Errorf("mint: malformed response: %w", err)
-				}
-				_, err = s.Out.Write(append(bytes.TrimSpace(pretty.Bytes()), '\n'))
-				return err
-			}
-			var tok issuer.Token
-			if err := json.Unmarshal(data, &tok); err != nil || tok.Raw == "" {
-				return errors.New("mint: malformed response: no token")
+				enc := json.NewEncoder(s.Out)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				return enc.Encode(tok)
 			}
 			_, err = fmt.Fprintln(s.Out, tok.Raw)
 			return err
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&req.Workspace, "workspace", os.Getenv("KEYLESS_WORKSPACE"), "workspace slug (default $KEYLESS_WORKSPACE)")
-	f.StringVar(&req.Repository, "repository", "", "repository slug")
-	f.StringVar(&req.Environment, "environment", "", "deployment environment (makes a deployment step token)")
-	f.StringVar(&req.Branch, "branch", "", "branch name (branchName claim)")
-	f.StringArrayVar(&req.Audiences, "audience", nil, "custom audience (repeatable, at most 10); default is the workspace audience")
+	f.StringVar(&ci, "ci", "bitbucket", "whose token to mint: bitbucket, github or gitlab")
+	f.StringVar(&req.Workspace, "workspace", os.Getenv("KEYLESS_WORKSPACE"), "workspace slug (default $KEYLESS_WORKSPACE); with --ci github or gitlab, the owner or group")
+	f.StringVar(&owner, "owner", "", "GitHub repository owner (--ci github; or give --repository OWNER/REPO)")
+	f.StringVar(&group, "group", "", "GitLab group path (--ci gitlab; or give --project GROUP/PROJECT)")
+	f.StringVar(&req.Repository, "repository", "", "repository slug; with --ci github, REPO or OWNER/REPO")
+	f.StringVar(&project, "project", "", "GitLab project, PROJECT or GROUP/PROJECT (--ci gitlab)")
+	f.StringVar(&req.Environment, "environment", "", "deployment environment (makes a deployment step or job token)")
+	f.StringVar(&req.Branch, "branch", "", "branch name (Bitbucket branchName claim; GitHub and GitLab ref, default main)")
+	f.StringVar(&req.Tag, "tag", "", "tag the job runs for, instead of a branch (--ci github or gitlab)")
+	f.StringVar(&req.Event, "event", "", "GitHub event_name or GitLab pipeline_source (default push)")
+	f.StringVar(&req.SHA, "sha", "", "commit SHA (--ci github or gitlab; default one derived from the ref)")
+	f.StringVar(&req.Actor, "actor", "", "user who started the run: GitHub actor, GitLab user_login (default keyless)")
+	f.StringArrayVar(&req.Audiences, "audience", nil, "custom audience (repeatable, at most 10; one for GitHub); default the workspace audience, for GitHub and GitLab sts.amazonaws.com")
 	f.DurationVar(&ttl, "ttl", 0, "token lifetime, e.g. 15m (default the server's, 1h)")
 	f.StringVar(&req.WorkspaceUUID, "workspace-uuid", "", "register the workspace with this UUID instead of a derived one")
 	f.StringVar(&req.RepositoryUUID, "repository-uuid", "", "register the repository with this UUID instead of a derived one")
 	f.StringVar(&req.EnvironmentUUID, "environment-uuid", "", "register the environment with this UUID instead of a derived one")
 	f.StringVar(&req.PipelineUUID, "pipeline-uuid", "", "pipeline UUID (default random)")
 	f.StringVar(&req.StepUUID, "step-uuid", "", "step UUID (default random)")
-	f.StringVar(&output, "output", "token", "output: token (the JWT) or json ({\"token\",\"claims\"})")
+	f.StringVar(&output, "output", "token", "output: token (the JWT) or json ({\"token\",\"ci\",\"claims\"})")
 	f.StringVar(&endpoint, "endpoint", os.Getenv("KEYLESS_ENDPOINT"), "keyless server URL (default $KEYLESS_ENDPOINT)")
 	f.StringVar(&cred, "runner-token", os.Getenv("KEYLESS_RUNNER_TOKEN"), "runner credential (default $KEYLESS_RUNNER_TOKEN)")
 	f.StringVar(&caFile, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "PEM bundle to trust for an https endpoint (default $KEYLESS_CA_BUNDLE)")
 	return cmd
+}
+
+// mintNames settles the request's namespace and repository from the flags: --owner
+// (GitHub) and --group (GitLab) are --workspace by their CI's name, --project
+// (GitLab) is --repository; a full path OWNER/REPO in --repository or --project
+// replaces the $KEYLESS_WORKSPACE default.
+func mintNames(cmd *cobra.Command, ci issuer.CI, req *issuer.MintRequest, owner, group, project string) error {
+	f := cmd.Flags()
+	// Each alias flag, the CI it belongs to, and what says the same for the others.
+	for _, fl := range []struct {
+		name string
+		ci   issuer.CI
+		alt  map[issuer.CI]string
+	}{
+		{"owner", issuer.CIGitHub, map[issuer.CI]string{issuer.CIBitbucket: "--workspace", issuer.CIGitLab: "--group"}},
+		{"group", issuer.CIGitLab, map[issuer.CI]string{issuer.CIBitbucket: "--workspace", issuer.CIGitHub: "--owner"}},
+		{"project", issuer.CIGitLab, map[issuer.CI]string{issuer.CIBitbucket: "--repository", issuer.CIGitHub: "--repository"}},
+	} {
+		if f.Changed(fl.name) && ci != fl.ci {
+			return fmt.Errorf("--%s is for --ci %s tokens: for a %s token use %s (or mint with --ci %s)", fl.name, fl.ci, ci, fl.alt[ci], fl.ci)
+		}
+	}
+	explicit := f.Changed("workspace")
+	for _, alt := range []struct{ name, v string }{{"owner", owner}, {"group", group}} {
+		if !f.Changed(alt.name) {
+			continue
+		}
+		if explicit {
+			return fmt.Errorf("--%s and --workspace name the same thing: give one", alt.name)
+		}
+		req.Workspace, explicit = alt.v, true
+	}
+	if f.Changed("project") {
+		if f.Changed("repository") {
+			return errors.New("--project and --repository name the same thing: give one")
+		}
+		req.Repository = project
+	}
+	if ci != issuer.CIBitbucket && strings.Contains(req.Repository, "/") && !explicit {
+		req.Workspace = ""
+	}
+	return nil
 }
 
 // certPool is the system roots plus the PEM file caFile.
@@ -267,15 +322,4 @@ func certPool(caFile string) (*x509.CertPool, error) {
 		}
 	}
 	return pool, nil
-}
-
-// httpClient returns a client that trusts the system roots plus the PEM file caFile.
-func httpClient(caFile string) (*http.Client, error) {
-	pool, err := certPool(caFile)
-	if err != nil {
-		return nil, err
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }
