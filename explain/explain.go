@@ -574,6 +574,10 @@ func quoteList(l []string) string {
 // HTTPS from the issuer, trusted through RootCAs or the provider's thumbprints.
 type OIDCChecker struct {
 	RootCAs *x509.CertPool
+	// Aliases map issuer URLs to the local issuer URL their keys are fetched from
+	// instead (oidc.Config.Aliases): the issuers `keyless up` serves under production
+	// URLs, from KEYLESS_ISSUER_ALIASES.
+	Aliases map[string]string
 }
 
 // CheckSignature verifies raw's signature with the keys its issuer publishes. Audience
@@ -589,7 +593,7 @@ func (c OIDCChecker) CheckSignature(ctx context.Context, raw string, p oidc.Prov
 	if iat, ok := unixClaim(claims["iat"]); ok {
 		at = iat
 	}
-	v, err := oidc.NewVerifier(oidc.Config{RootCAs: c.RootCAs, Now: func() time.Time { return at }})
+	v, err := oidc.NewVerifier(oidc.Config{RootCAs: c.RootCAs, Aliases: c.Aliases, Now: func() time.Time { return at }})
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,11 @@ type Verification struct {
 	// Message says what is wrong in one line ("" when Result is VerifyOK), e.g.
 	// "token expired at 2026-11-22T10:15:00Z (1h45m0s ago); the signature is valid".
 	Message string `json:"message,omitempty"`
+	// KeysFrom is the local issuer URL the keys were fetched from when the token's
+	// issuer is aliased (oidc.Config.Aliases, KEYLESS_ISSUER_ALIASES): a token of
+	// https://api.bitbucket.org/… that `keyless up` minted is checked against that
+	// server's keys, not Bitbucket's.
+	KeysFrom string `json:"keysFrom,omitempty"`
 
 	summary string
 }
@@ -59,6 +64,9 @@ func (v Verification) OK() bool { return v.Result == VerifyOK }
 // "valid, but …", "FAILED: …" or "not checked: …".
 func (v Verification) Summary() string {
 	if v.OK() {
+		if v.KeysFrom != "" {
+			return "ok (keys of the local issuer " + v.KeysFrom + ")"
+		}
 		return "ok"
 	}
 	if v.summary != "" {
@@ -71,8 +79,17 @@ func (v Verification) Summary() string {
 // the issuer were registered with the token's audiences as client IDs: signature,
 // then exp, nbf and iat against cfg.Now with cfg.Skew (5 minutes by default). It
 // tells an expired token with a valid signature from a bad signature, a kid the issuer
-// does not publish, and an issuer that cannot be reached.
+// does not publish, and an issuer that cannot be reached. The keys of an issuer in
+// cfg.Aliases come from its alias (Verification.KeysFrom).
 func VerifyToken(ctx context.Context, raw string, cfg oidc.Config) Verification {
+	res := verifyToken(ctx, raw, cfg)
+	if _, claims, err := oidc.ParseUnverified(raw); err == nil {
+		res.KeysFrom = cfg.Aliases[readClaims(claims).iss]
+	}
+	return res
+}
+
+func verifyToken(ctx context.Context, raw string, cfg oidc.Config) Verification {
 	v, err := oidc.NewVerifier(cfg)
 	if err != nil {
 		return Verification{Result: VerifyMalformed, Message: "cannot verify: " + err.Error()}

@@ -6,8 +6,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -129,5 +131,62 @@ func TestVerifyToken(t *testing.T) {
 				t.Error("the message echoes the token or spans lines")
 			}
 		})
+	}
+}
+
+// TestVerifyTokenAliasedIssuer: a token whose iss is a production URL that `keyless
+// up` serves locally is verified against the keys of the local issuer it is aliased
+// to, and says so; the production host is never dialled. Without the alias the
+// verifier would go to that host (refused here by the test's dialer).
+func TestVerifyTokenAliasedIssuer(t *testing.T) {
+	const prod = "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
+	is := newTLSIssuer(t)
+	local := strings.TrimPrefix(is.srv.URL, "https://")
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	claims := map[string]any{"iss": prod, "aud": "ari:cloud:bitbucket::workspace/x", "sub": "{r}:{s}", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	aliases := map[string]string{prod: is.srv.URL}
+	for _, tc := range []struct {
+		name    string
+		token   string
+		aliases map[string]string
+		result  explain.VerifyResult
+		summary string
+		dialled string // the only address dialled
+	}{
+		{"aliased issuer", sign(t, is.key, is.kid, claims), aliases, explain.VerifyOK, "ok (keys of the local issuer " + is.srv.URL + ")", local},
+		{"aliased issuer, unknown kid", sign(t, is.key, "rotated-away", claims), aliases, explain.VerifyUnknownKey, "not checked: the issuer publishes no key", local},
+		{"no alias: the production host", sign(t, is.key, is.kid, claims), nil, explain.VerifyIssuerUnreachable, "not checked: could not fetch", "api.bitbucket.org:443"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var dialled []string
+			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dialled = append(dialled, addr)
+				if addr != local {
+					return nil, errors.New("test dialer: refusing " + addr)
+				}
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			}
+			v := explain.VerifyToken(context.Background(), tc.token, oidc.Config{RootCAs: is.pool, Aliases: tc.aliases, DialContext: dial, Now: func() time.Time { return now }})
+			if v.Result != tc.result || !strings.HasPrefix(v.Summary(), tc.summary) {
+				t.Errorf("result %s summary %q, want %s %q", v.Result, v.Summary(), tc.result, tc.summary)
+			}
+			if want := tc.aliases[prod]; v.KeysFrom != want {
+				t.Errorf("KeysFrom %q, want %q", v.KeysFrom, want)
+			}
+			if len(dialled) == 0 {
+				t.Error("nothing dialled")
+			}
+			for _, a := range dialled {
+				if a != tc.dialled {
+					t.Errorf("dialled %s, want only %s", a, tc.dialled)
+				}
+			}
+		})
+	}
+	// explain's signature check takes the same aliases.
+	c := explain.OIDCChecker{RootCAs: is.pool, Aliases: aliases}
+	if err := c.CheckSignature(context.Background(), sign(t, is.key, is.kid, claims), explain.ProviderForURL("arn:aws:iam::000000000000:role/r", prod, nil)); err != nil {
+		t.Errorf("CheckSignature through the alias: %v", err)
 	}
 }

@@ -65,11 +65,23 @@ const (
 	githubWorkflow = "deploy"
 )
 
-// GitHubIssuerURL is the issuer URL of GitHub Actions-shaped tokens.
-func (is *Issuer) GitHubIssuerURL() string { return is.cfg.BaseURL + GitHubIssuerPath }
+// GitHubIssuerURL is the issuer URL of GitHub Actions-shaped tokens: Config.GitHubIssuer,
+// else BaseURL/github.
+func (is *Issuer) GitHubIssuerURL() string {
+	if is.cfg.GitHubIssuer != "" {
+		return is.cfg.GitHubIssuer
+	}
+	return is.cfg.BaseURL + GitHubIssuerPath
+}
 
-// GitLabIssuerURL is the issuer URL of GitLab-shaped tokens.
-func (is *Issuer) GitLabIssuerURL() string { return is.cfg.BaseURL + GitLabIssuerPath }
+// GitLabIssuerURL is the issuer URL of GitLab-shaped tokens: Config.GitLabIssuer, else
+// BaseURL/gitlab.
+func (is *Issuer) GitLabIssuerURL() string {
+	if is.cfg.GitLabIssuer != "" {
+		return is.cfg.GitLabIssuer
+	}
+	return is.cfg.BaseURL + GitLabIssuerPath
+}
 
 // IssuerURLFor is the issuer of ci's tokens; workspace matters for Bitbucket only.
 func (is *Issuer) IssuerURLFor(ci CI, workspace string) string {

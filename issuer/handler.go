@@ -80,20 +80,20 @@ func (h *Handler) discovery(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no identity provider for workspace %q", slug)})
 		return
 	}
-	iss := h.is.IssuerURL(slug)
-	h.writeDiscovery(w, iss, iss+"/keys.json", claimsSupported)
+	// The issuer is the URL tokens carry, which may be a production one
+	// (Config.WorkspaceIssuers); the keys are always those served here.
+	h.writeDiscovery(w, h.is.IssuerURL(slug), h.is.LocalIssuerURL(slug)+"/keys.json", claimsSupported)
 }
 
 // ciDiscovery serves the discovery document of the GitHub- or GitLab-shaped issuer.
 func (h *Handler) ciDiscovery(ci CI) http.HandlerFunc {
+	local := h.is.cfg.BaseURL
 	return func(w http.ResponseWriter, _ *http.Request) {
 		if ci == CIGitHub {
-			iss := h.is.GitHubIssuerURL()
-			h.writeDiscovery(w, iss, iss+githubJWKSPath, githubClaimsSupported)
+			h.writeDiscovery(w, h.is.GitHubIssuerURL(), local+GitHubIssuerPath+githubJWKSPath, githubClaimsSupported)
 			return
 		}
-		iss := h.is.GitLabIssuerURL()
-		h.writeDiscovery(w, iss, iss+gitlabJWKSPath, gitlabClaimsSupported)
+		h.writeDiscovery(w, h.is.GitLabIssuerURL(), local+GitLabIssuerPath+gitlabJWKSPath, gitlabClaimsSupported)
 	}
 }
 

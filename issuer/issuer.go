@@ -11,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +38,18 @@ type Config struct {
 	// Rand is the source of token IDs and fresh run, pipeline and step IDs (default
 	// crypto/rand.Reader).
 	Rand io.Reader
+	// WorkspaceIssuers give workspaces (by slug) the issuer URL their tokens carry as
+	// iss in place of the local one, typically the production URL
+	// https://api.bitbucket.org/2.0/workspaces/<slug>/pipelines-config/identity/oidc,
+	// so that trust policies written for production apply unchanged. Discovery and
+	// keys are still served under BaseURL (LocalIssuerURL); the discovery document
+	// names this URL as its issuer and the local keys as its jwks_uri.
+	WorkspaceIssuers map[string]string
+	// GitHubIssuer and GitLabIssuer, when set, are the issuers of GitHub- and
+	// GitLab-shaped tokens in place of BaseURL/github and BaseURL/gitlab, such as
+	// https://token.actions.githubusercontent.com and https://gitlab.com; served
+	// likewise under BaseURL.
+	GitHubIssuer, GitLabIssuer string
 }
 
 // MaxAudiences and MaxAudienceLength are Bitbucket's limits on custom audiences.
@@ -71,15 +86,89 @@ func New(cfg Config, st store.Store, keys *KeySet, now func() time.Time) (*Issue
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
+	if err := checkIssuerURLs(cfg); err != nil {
+		return nil, err
+	}
 	return &Issuer{cfg: cfg, st: st, keys: keys, now: now, dir: directory{st: st, entries: map[string]any{}}}, nil
 }
 
 // Keys returns the issuer's key set.
 func (is *Issuer) Keys() *KeySet { return is.keys }
 
-// IssuerURL returns the issuer URL of a workspace.
+// IssuerURL returns the issuer URL of a workspace, the iss of its tokens: the one
+// Config.WorkspaceIssuers gives it, else LocalIssuerURL.
 func (is *Issuer) IssuerURL(workspace string) string {
+	if u, ok := is.cfg.WorkspaceIssuers[workspace]; ok {
+		return u
+	}
+	return is.LocalIssuerURL(workspace)
+}
+
+// LocalIssuerURL returns the URL under BaseURL where a workspace's discovery document
+// and keys are served: BaseURL/2.0/workspaces/<slug>/pipelines-config/identity/oidc.
+func (is *Issuer) LocalIssuerURL(workspace string) string {
 	return is.cfg.BaseURL + "/2.0/workspaces/" + workspace + "/pipelines-config/identity/oidc"
+}
+
+// Aliases maps each issuer URL configured in place of a local one (Config's
+// WorkspaceIssuers, GitHubIssuer and GitLabIssuer) to the local issuer URL that
+// serves its discovery document and keys. It is empty when none is configured.
+func (is *Issuer) Aliases() map[string]string {
+	out := map[string]string{}
+	for ws, u := range is.cfg.WorkspaceIssuers {
+		out[u] = is.LocalIssuerURL(ws)
+	}
+	if is.cfg.GitHubIssuer != "" {
+		out[is.cfg.GitHubIssuer] = is.cfg.BaseURL + GitHubIssuerPath
+	}
+	if is.cfg.GitLabIssuer != "" {
+		out[is.cfg.GitLabIssuer] = is.cfg.BaseURL + GitLabIssuerPath
+	}
+	return out
+}
+
+// checkIssuerURLs validates the configured issuer URLs: https URLs without user
+// info, query or fragment (IAM's rules for a provider URL), each used once.
+func checkIssuerURLs(cfg Config) error {
+	seen := map[string]string{}
+	check := func(what, u string) error {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Scheme != "https" || pu.Host == "" || pu.User != nil || pu.RawQuery != "" || pu.ForceQuery || pu.Fragment != "" {
+			return fmt.Errorf("issuer: %s issuer URL %q must be an https URL without user info, query or fragment, such as %s", what, u, exampleIssuer(what))
+		}
+		if prev, dup := seen[u]; dup {
+			return fmt.Errorf("issuer: %s and %s both have the issuer URL %s: tokens of one issuer URL must come from one issuer", prev, what, u)
+		}
+		seen[u] = what
+		return nil
+	}
+	for _, ws := range slices.Sorted(maps.Keys(cfg.WorkspaceIssuers)) {
+		if err := ValidateWorkspace(ws); err != nil {
+			return err
+		}
+		if err := check("workspace "+ws, cfg.WorkspaceIssuers[ws]); err != nil {
+			return err
+		}
+	}
+	for _, c := range []struct{ what, u string }{{"GitHub", cfg.GitHubIssuer}, {"GitLab", cfg.GitLabIssuer}} {
+		if c.u == "" {
+			continue
+		}
+		if err := check(c.what, c.u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func exampleIssuer(what string) string {
+	switch what {
+	case "GitHub":
+		return "https://token.actions.githubusercontent.com"
+	case "GitLab":
+		return "https://gitlab.com"
+	}
+	return "https://api.bitbucket.org/2.0/workspaces/" + strings.TrimPrefix(what, "workspace ") + "/pipelines-config/identity/oidc"
 }
 
 // MintRequest describes the pipeline step or job a token is for.

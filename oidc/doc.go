@@ -9,6 +9,21 @@
 // SHA-1 of the last certificate the server sends, with the chain still
 // verified up to that certificate and for the host name.
 //
+// # Issuers served locally
+//
+// Config.KeySources hands the verifier the keys of chosen issuers in-process:
+// `keyless up` serves workspaces under production issuer URLs
+// (https://api.bitbucket.org/2.0/workspaces/<slug>/pipelines-config/identity/oidc,
+// https://token.actions.githubusercontent.com, https://gitlab.com) and gives
+// its STS the local key set for exactly those URLs, so that nothing is
+// fetched from, resolved for or connected to the real hosts, and trust
+// policies written for production verify offline. Other issuers are fetched
+// as usual. Config.Aliases does the same for verifiers in another process:
+// the keys of an aliased issuer are fetched over HTTPS from the local issuer
+// URL it names (AliasesEnv carries the aliases from `keyless up` to the
+// command line). Neither changes anything for the rest of the machine: no
+// resolver, hosts file or proxy is involved.
+//
 // # Key cache
 //
 // Keys are cached per issuer and trust configuration (thumbprints), parsed

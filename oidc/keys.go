@@ -64,6 +64,11 @@ type state struct {
 type entry struct {
 	key    string
 	issuer string
+	// source supplies the keys in-process (Config.KeySources); nil fetches.
+	source KeySource
+	// base is the issuer URL discovery is fetched under: issuer, or its
+	// alias (Config.Aliases).
+	base   string
 	trust  *trust
 	client *http.Client
 	urlErr error // the issuer is not a fetchable https URL
@@ -133,10 +138,16 @@ func (v *Verifier) newEntry(key, iss string, thumbs []string) *entry {
 		ResponseHeaderTimeout: v.fetchTimeout,
 	}
 	_, urlErr := issuerURL(iss)
+	base := iss
+	if a, ok := v.aliases[iss]; ok {
+		base = a
+	}
 	return &entry{
 		key:    key,
 		urlErr: urlErr,
 		issuer: iss,
+		source: v.sources[iss],
+		base:   base,
 		trust:  t,
 		client: &http.Client{
 			Transport: tr,
@@ -310,7 +321,51 @@ type discovery struct {
 }
 
 func (v *Verifier) fetchKeySet(ctx context.Context, ent *entry) (*keySet, *Error) {
-	discURL := strings.TrimSuffix(ent.issuer, "/") + "/.well-known/openid-configuration"
+	if ent.source != nil {
+		return v.sourceKeySet(ctx, ent)
+	}
+	set, e := v.fetchKeySetFrom(ctx, ent)
+	if e != nil && ent.base != ent.issuer {
+		e = e.clone(fmt.Sprintf("keys of %s fetched from its alias %s: ", ent.issuer, ent.base))
+	}
+	return set, e
+}
+
+// sourceKeySet reads the keys of an issuer from its in-process KeySource.
+func (v *Verifier) sourceKeySet(ctx context.Context, ent *entry) (*keySet, *Error) {
+	doc, err := ent.source.JWKS(ctx)
+	if err != nil {
+		e := keyRetrieval(fmt.Sprintf("in-process key source of %s: %v", ent.issuer, err))
+		e.cause = err
+		return nil, e
+	}
+	origin := doc.Origin
+	if origin == "" {
+		origin = "in-process key source of " + ent.issuer
+	}
+	keys, skipped, err := parseJWKS(doc.Document)
+	if err != nil {
+		return nil, keyRetrieval(fmt.Sprintf("%s: %v", origin, err))
+	}
+	ttl := v.cacheTTL
+	if doc.MaxAge > 0 {
+		ttl = doc.MaxAge
+	}
+	now := v.now()
+	return &keySet{
+		keys:        keys,
+		jwksURI:     origin,
+		fetchedAt:   now,
+		expires:     now.Add(clampTTL(ttl)),
+		trustedBy:   TrustedByKeySource,
+		thumbprints: map[string]string{},
+		skipped:     skipped,
+	}, nil
+}
+
+// fetchKeySetFrom fetches discovery, then the JWKS it names, under ent.base.
+func (v *Verifier) fetchKeySetFrom(ctx context.Context, ent *entry) (*keySet, *Error) {
+	discURL := strings.TrimSuffix(ent.base, "/") + "/.well-known/openid-configuration"
 	thumbs := map[string]string{}
 	body, _, trustedBy, e := v.get(ctx, ent, discURL, thumbs)
 	if e != nil {
@@ -600,14 +655,16 @@ type KeyInfo struct {
 type KeySetInfo struct {
 	// Issuer is the issuer URL the keys were fetched for.
 	Issuer string
-	// JWKSURI is the jwks_uri from discovery.
+	// JWKSURI is the jwks_uri from discovery (under the alias for an issuer
+	// in Config.Aliases), or the JWKS.Origin of an in-process key source.
 	JWKSURI string
 	// Keys are the usable keys, sorted by kid.
 	Keys []KeyInfo
 	// Skipped explains JWKS entries that were ignored.
 	Skipped []string
 	// TrustedBy is "ca" if the root CAs trusted the hosts, "thumbprint" if a
-	// thumbprint was needed.
+	// thumbprint was needed, TrustedByKeySource if the keys came from
+	// Config.KeySources.
 	TrustedBy string
 	// Thumbprints maps each host contacted to the thumbprint of the top
 	// certificate it presented: the value IAM expects in ThumbprintList.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"strconv"
@@ -94,6 +95,21 @@ type Config struct {
 	NegativeTTL time.Duration
 	// Logger receives fetch events (never tokens). Nil discards.
 	Logger *slog.Logger
+	// KeySources supply the keys of some issuers in-process, keyed by the
+	// issuer URL exactly as tokens carry it (iss). For such an issuer nothing
+	// is fetched and no connection is made: Verify and FetchKeys take its
+	// JWK Set from the source, and since no TLS is involved the provider's
+	// thumbprints and RootCAs do not apply. The key set is cached as fetched
+	// ones are (JWKS.MaxAge). Every other issuer is fetched over HTTPS.
+	KeySources map[string]KeySource
+	// Aliases map an issuer URL (iss, exactly) to the issuer URL its
+	// discovery document and JWKS are fetched from instead, over HTTPS with
+	// the same trust rules (RootCAs, then the provider's thumbprints, which
+	// must then match the alias's hosts). keyless's command-line verifiers
+	// use it to take the keys of an issuer `keyless up` serves under a
+	// production URL from the local server (see AliasesEnv). An issuer in
+	// KeySources is not looked up here.
+	Aliases map[string]string
 }
 
 // Verifier verifies web identity tokens the way STS AssumeRoleWithWebIdentity
@@ -108,6 +124,8 @@ type Verifier struct {
 	minRefresh   time.Duration
 	negativeTTL  time.Duration
 	log          *slog.Logger
+	sources      map[string]KeySource
+	aliases      map[string]string
 
 	mu      sync.RWMutex
 	entries map[string]*entry
@@ -126,10 +144,25 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		minRefresh:   cfg.MinRefreshInterval,
 		negativeTTL:  cfg.NegativeTTL,
 		log:          cfg.Logger,
+		sources:      maps.Clone(cfg.KeySources),
+		aliases:      maps.Clone(cfg.Aliases),
 		entries:      make(map[string]*entry),
 	}
 	if v.fetchTimeout < 0 || v.skew < 0 || v.cacheTTL < 0 || v.minRefresh < 0 || v.negativeTTL < 0 {
 		return nil, errors.New("oidc: negative duration in Config")
+	}
+	for iss, src := range v.sources {
+		if src == nil {
+			return nil, fmt.Errorf("oidc: Config.KeySources: nil source for %s", iss)
+		}
+		if _, err := issuerURL(iss); err != nil {
+			return nil, fmt.Errorf("oidc: Config.KeySources: %s: %w", iss, err)
+		}
+	}
+	for iss, local := range v.aliases {
+		if err := checkAlias(iss, local); err != nil {
+			return nil, fmt.Errorf("oidc: Config.Aliases: %w", err)
+		}
 	}
 	if v.dial == nil {
 		d := &net.Dialer{Timeout: DefaultFetchTimeout, KeepAlive: 30 * time.Second}

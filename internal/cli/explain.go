@@ -34,7 +34,9 @@ print PASS or FAIL for each with expected against actual and a concrete fix.
 The role's trust policy comes from IAM GetRole (with your AWS credentials, or else the
 root credentials of a sourced keyless env file), or from --trust-policy. The provider
 comes from IAM, or from --provider-url and --client-id. The token comes from --token,
---token-file, --token-env or BITBUCKET_STEP_OIDC_TOKEN.
+--token-file, --token-env or BITBUCKET_STEP_OIDC_TOKEN. The keys of an issuer that
+keyless up serves under a production URL (KEYLESS_ISSUER_ALIASES, from its env file)
+are taken from that server.
 
 Conditions on values explain is not given — aws:SourceIp without --source-ip,
 sts:RoleSessionName without --session-name — are SKIP; when the answer depends on them
@@ -107,7 +109,11 @@ Exit status: 0 admitted, 1 denied, 2 undetermined.`,
 				if err != nil {
 					return err
 				}
-				in.Signature = explain.OIDCChecker{RootCAs: pool}
+				aliases, err := issuerAliases()
+				if err != nil {
+					return err
+				}
+				in.Signature = explain.OIDCChecker{RootCAs: pool, Aliases: aliases}
 			}
 			rep := explain.Run(ctx, in)
 			if output == "json" {

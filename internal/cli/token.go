@@ -39,7 +39,9 @@ signature is checked against the issuer's discovery document and keys over HTTPS
 the token's lifetime against now (with STS's 5 minutes of clock skew); when that fails
 the command exits 1 and says why: expired or not yet valid (the signature being
 valid), a kid the issuer does not publish, a bad signature, or an issuer that cannot
-be reached. The token itself is never printed.
+be reached. The token itself is never printed. The keys of an issuer that keyless up
+serves under a production URL (KEYLESS_ISSUER_ALIASES, from its env file) are taken
+from that server.
 
 The token is the argument; "-" reads it from standard input; without an argument it is
 read from standard input when that is not a terminal and holds one, and otherwise comes
@@ -65,7 +67,11 @@ from BITBUCKET_STEP_OIDC_TOKEN.`,
 				if err != nil {
 					return err
 				}
-				v := explain.VerifyToken(cmd.Context(), raw, oidc.Config{RootCAs: pool})
+				aliases, err := issuerAliases()
+				if err != nil {
+					return err
+				}
+				v := explain.VerifyToken(cmd.Context(), raw, oidc.Config{RootCAs: pool, Aliases: aliases})
 				in.SetVerification(v)
 				if !v.OK() {
 					defer func() { fmt.Fprintln(s.Err, "keyless: "+v.Message) }()
@@ -304,6 +310,17 @@ func mintNames(cmd *cobra.Command, ci issuer.CI, req *issuer.MintRequest, owner,
 		req.Workspace = ""
 	}
 	return nil
+}
+
+// issuerAliases reads KEYLESS_ISSUER_ALIASES, which keyless up writes to its env file:
+// the issuer URLs it serves in place of production ones (https://api.bitbucket.org/…),
+// each with the local issuer URL whose keys verify its tokens.
+func issuerAliases() (map[string]string, error) {
+	a, err := oidc.ParseAliases(os.Getenv(oidc.AliasesEnv))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", oidc.AliasesEnv, err)
+	}
+	return a, nil
 }
 
 // certPool is the system roots plus the PEM file caFile.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/keyless-dev/keyless/audit"
 	"github.com/keyless-dev/keyless/authn"
@@ -13,14 +14,16 @@ import (
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/gateway"
 	"github.com/keyless-dev/keyless/iam"
+	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/session"
 	"github.com/keyless-dev/keyless/sts"
 )
 
 // awsServices builds the AWS-compatible endpoint: SigV4 authentication, IAM and STS
-// behind one gateway, with audit events to the store.
-func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
+// behind one gateway, with audit events to the store. jwksMaxAge is how long the
+// issuer lets relying parties cache its keys.
+func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration) (http.Handler, error) {
 	keyring, err := ensureSessionKeyring(ctx, s.st, s.box, s.now())
 	if err != nil {
 		return nil, err
@@ -31,7 +34,10 @@ func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
 		roots = x509.NewCertPool()
 	}
 	roots.AddCert(s.ca.Cert)
-	verifier, err := oidc.NewVerifier(oidc.Config{RootCAs: roots, Now: s.now, Logger: s.log})
+	verifier, err := oidc.NewVerifier(oidc.Config{
+		RootCAs: roots, Now: s.now, Logger: s.log, DialContext: s.dial,
+		KeySources: localKeySources(s.issuer.Aliases(), s.keys, jwksMaxAge),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("web identity verifier: %w", err)
 	}
@@ -58,4 +64,21 @@ func (s *Server) awsServices(ctx context.Context) (http.Handler, error) {
 		Now:            s.now,
 		Logger:         s.log,
 	}), nil
+}
+
+// localKeySources gives STS the issuer's own key set for the issuer URLs it serves in
+// place of local ones (aliases: issuer URL → local issuer URL): tokens whose iss is,
+// say, https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc
+// then verify with no DNS lookup or connection to that host, whatever the provider's
+// thumbprints. The keys are those served at the local URL, cached as long as its
+// Cache-Control allows.
+func localKeySources(aliases map[string]string, keys *issuer.KeySet, maxAge time.Duration) map[string]oidc.KeySource {
+	out := make(map[string]oidc.KeySource, len(aliases))
+	for iss, local := range aliases {
+		origin := "in-process keys of " + local
+		out[iss] = oidc.KeySourceFunc(func(context.Context) (oidc.JWKS, error) {
+			return oidc.JWKS{Document: keys.JWKS(), MaxAge: maxAge, Origin: origin}, nil
+		})
+	}
+	return out
 }

@@ -45,14 +45,43 @@ type IssuerConfig struct {
 	// KeyCheckInterval is how often the key schedule runs and changes made by
 	// `keyless keys` or other replicas are picked up (default 5s).
 	KeyCheckInterval issuer.Duration `json:"key_check_interval,omitempty"`
+	// GitHubIssuerURL and GitLabIssuerURL are the issuers GitHub- and GitLab-shaped
+	// tokens carry in place of <public URL>/github and <public URL>/gitlab, such as
+	// the production https://token.actions.githubusercontent.com and
+	// https://gitlab.com. See WorkspaceConfig.IssuerURL.
+	GitHubIssuerURL string `json:"github_issuer_url,omitempty"`
+	GitLabIssuerURL string `json:"gitlab_issuer_url,omitempty"`
 }
 
 // WorkspaceConfig registers a workspace.
 type WorkspaceConfig struct {
-	Slug         string             `json:"slug"`
-	UUID         string             `json:"uuid,omitempty"`
-	SessionTags  bool               `json:"session_tags,omitempty"`
+	Slug        string `json:"slug"`
+	UUID        string `json:"uuid,omitempty"`
+	SessionTags bool   `json:"session_tags,omitempty"`
+	// IssuerURL is the issuer the workspace's tokens carry (iss) in place of the local
+	// one, typically the production
+	// https://api.bitbucket.org/2.0/workspaces/<slug>/pipelines-config/identity/oidc,
+	// so that templates and trust policies written for production run unchanged. Its
+	// discovery document and keys are still served locally, and keyless's own
+	// verifiers (STS in-process; `explain` and `token inspect` through
+	// KEYLESS_ISSUER_ALIASES) take its keys from this server, never from the network.
+	IssuerURL    string             `json:"issuer_url,omitempty"`
 	Repositories []RepositoryConfig `json:"repositories,omitempty"`
+}
+
+// workspaceIssuers collects the workspaces' configured issuer URLs by slug.
+func workspaceIssuers(wss []WorkspaceConfig) (map[string]string, error) {
+	out := map[string]string{}
+	for _, w := range wss {
+		if w.IssuerURL == "" {
+			continue
+		}
+		if prev, dup := out[w.Slug]; dup && prev != w.IssuerURL {
+			return nil, fmt.Errorf("config: workspace %s is listed twice with different issuer_url (%s and %s)", w.Slug, prev, w.IssuerURL)
+		}
+		out[w.Slug] = w.IssuerURL
+	}
+	return out, nil
 }
 
 // RepositoryConfig registers a repository.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -29,6 +30,7 @@ import (
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/localca"
+	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/session"
 	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/store/postgres"
@@ -42,6 +44,10 @@ type Options struct {
 	Getenv  func(string) string
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Dial, if set, opens the connections STS makes to fetch identity providers'
+	// discovery documents and keys (oidc.Config.DialContext), for tests and fixed
+	// egress; default a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Server is a running `keyless up`.
@@ -68,7 +74,8 @@ type Server struct {
 	listener    net.Listener
 	endpoint    string
 	lock        *os.File
-	proxies     []netip.Prefix // trusted_proxies, parsed
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error) // Options.Dial
+	proxies     []netip.Prefix                                                    // trusted_proxies, parsed
 	// created and createdDirs are the files and directories (deepest first) this
 	// start made in the data directory, removed if it fails.
 	created     []string
@@ -103,7 +110,7 @@ func OpenStore(ctx context.Context, dataDir, dsn string) (store.Store, error) {
 func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	cfg := opts.Config
 	cfg.applyDefaults()
-	s := &Server{cfg: cfg, dataDir: opts.DataDir, log: opts.Logger, now: opts.Now, serveErr: make(chan error, 1)}
+	s := &Server{cfg: cfg, dataDir: opts.DataDir, log: opts.Logger, now: opts.Now, dial: opts.Dial, serveErr: make(chan error, 1)}
 	if s.dataDir == "" {
 		s.dataDir = ".keyless"
 	}
@@ -216,7 +223,14 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	autoRegister := icfg.AutoRegister == nil || *icfg.AutoRegister
-	if s.issuer, err = issuer.New(issuer.Config{BaseURL: publicURL, DefaultTTL: time.Duration(icfg.TokenTTL), AutoRegister: autoRegister}, s.st, s.keys, s.now); err != nil {
+	wsIssuers, err := workspaceIssuers(cfg.Workspaces)
+	if err != nil {
+		return nil, err
+	}
+	if s.issuer, err = issuer.New(issuer.Config{
+		BaseURL: publicURL, DefaultTTL: time.Duration(icfg.TokenTTL), AutoRegister: autoRegister,
+		WorkspaceIssuers: wsIssuers, GitHubIssuer: icfg.GitHubIssuerURL, GitLabIssuer: icfg.GitLabIssuerURL,
+	}, s.st, s.keys, s.now); err != nil {
 		return nil, err
 	}
 	if err := registerWorkspaces(ctx, s.st, cfg.Workspaces, s.now()); err != nil {
@@ -238,8 +252,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
-	issuer.NewHandler(s.issuer, runners, s.log).Register(mux)
-	aws, err := s.awsServices(ctx)
+	issuerHandler := issuer.NewHandler(s.issuer, runners, s.log)
+	issuerHandler.Register(mux)
+	aws, err := s.awsServices(ctx, issuerHandler.JWKSMaxAge())
 	if err != nil {
 		return nil, err
 	}
@@ -320,6 +335,7 @@ func (s *Server) Env() [][2]string {
 	return [][2]string{
 		{"KEYLESS_ENDPOINT", s.endpoint},
 		{"KEYLESS_ISSUER", s.IssuerURL()},
+		{oidc.AliasesEnv, oidc.FormatAliases(s.issuer.Aliases())},
 		{"KEYLESS_WORKSPACE", ws},
 		{"KEYLESS_AUDIENCE", s.audience},
 		{"KEYLESS_CA_BUNDLE", s.CAFile()},
@@ -355,15 +371,20 @@ func (s *Server) writeEnv() error {
 // Banner is the short text `keyless up` prints when ready.
 func (s *Server) Banner() string {
 	envPath := filepath.Join(s.dataDir, "env")
+	var served strings.Builder
+	aliases := s.issuer.Aliases()
+	for _, iss := range slices.Sorted(maps.Keys(aliases)) {
+		fmt.Fprintf(&served, "  serves    %s\n            at %s\n", iss, aliases[iss])
+	}
 	return fmt.Sprintf(`keyless up: ready
   endpoint  %s   (AWS-compatible services; HTTPS on the same port)
   issuer    %s
-  data      %s
+%s  data      %s
 Use it from a shell:
   . %s
   keyless token mint --workspace %s --repository my-repo
 Stop with Ctrl-C.
-`, s.endpoint, s.IssuerURL(), s.dataDir, shellQuote(envPath), s.cfg.DefaultWorkspace)
+`, s.endpoint, s.IssuerURL(), served.String(), s.dataDir, shellQuote(envPath), s.cfg.DefaultWorkspace)
 }
 
 // Wait blocks until ctx is done or the server fails, then shuts down cleanly.
