@@ -20,6 +20,7 @@ man:
 deps:
 	$(GO) mod download
 	@if [ -f e2e/js/package.json ]; then cd e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if [ -f provision/render/cdk/testdata/npm/package.json ]; then cd provision/render/cdk/testdata/npm && npm ci --no-audit --no-fund --loglevel=error; fi
 
 test: deps
 	$(GO) test -race -count=1 -timeout 15m ./...

@@ -97,6 +97,34 @@ var readmeCommands = map[string]readmeCommand{
 			t.Errorf("github.yaml is not a GitHub starter (%v):\n%.300s", err, b)
 		}
 	}},
+	`keyless plan`:                 {exit: 2, stdout: "+ create role deploy-web-production"},
+	`keyless apply --auto-approve`: {stdout: "Applied: "},
+	`keyless plan -f keyless.yaml --output json`: {stdout: `"changes": []`, check: func(t *testing.T, _, stdout string) {
+		if !strings.Contains(stdout, `"create": 0`) {
+			t.Errorf("the plan after apply is not empty:\n%.600s", stdout)
+		}
+	}},
+
+	`keyless render --format cloudformation -f github.yaml > template.yaml`: {check: func(t *testing.T, dir, _ string) {
+		b, err := os.ReadFile(filepath.Join(dir, "template.yaml"))
+		if err != nil || !bytes.Contains(b, []byte("Type: AWS::IAM::OIDCProvider")) || !bytes.Contains(b, []byte("Type: AWS::IAM::Role")) {
+			t.Errorf("template.yaml is not a template of the provider and roles (%v):\n%.300s", err, b)
+		}
+	}},
+	`keyless render --format terraform -f github.yaml -o main.tf`: {stdout: "wrote main.tf", check: func(t *testing.T, dir, _ string) {
+		b, err := os.ReadFile(filepath.Join(dir, "main.tf"))
+		if err != nil || !bytes.Contains(b, []byte(`resource "aws_iam_openid_connect_provider"`)) {
+			t.Errorf("main.tf is not the Terraform of the provider and roles (%v):\n%.300s", err, b)
+		}
+	}},
+	`keyless render --format cdk -f github.yaml -o iam-app`: {stdout: "wrote iam-app/app.js", check: func(t *testing.T, dir, _ string) {
+		for _, f := range []string{"app.js", "cdk.json", "package.json"} {
+			if _, err := os.Stat(filepath.Join(dir, "iam-app", f)); err != nil {
+				t.Error(err)
+			}
+		}
+	}},
+	`keyless render --format json -f github.yaml`: {stdout: `"roles": [`},
 
 	// Thumbprints and Bitbucket's IP ranges.
 	`keyless thumbprint "$KEYLESS_ISSUER"`: {check: func(t *testing.T, dir, stdout string) {

@@ -115,4 +115,7 @@ var commands = []func(Streams) *cobra.Command{
 	newInitCmd,
 	newThumbprintCmd,
 	newIPRangesCmd,
+	newRenderCmd,
+	newPlanCmd,
+	newApplyCmd,
 }
