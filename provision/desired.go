@@ -42,6 +42,9 @@ type State struct {
 	Providers []Provider `json:"providers"`
 	// Roles are the roles, ordered by name.
 	Roles []Role `json:"roles"`
+	// Policies are the customer managed policies to create, ordered by ARN; roles
+	// attach them through ManagedPolicyARNs.
+	Policies []ManagedPolicy `json:"policies,omitempty"`
 	// Findings are policy.Lint's findings on every document, by role and policy.
 	Findings []Finding `json:"findings,omitempty"`
 }
@@ -93,6 +96,22 @@ type Role struct {
 	Tags []Tag `json:"tags"`
 
 	trust *trustInput // what renders TrustPolicy, kept for Resolve
+}
+
+// ManagedPolicy is a customer managed policy.
+type ManagedPolicy struct {
+	// Name is the policy name.
+	Name string `json:"name"`
+	// Path is the IAM path.
+	Path string `json:"path"`
+	// ARN is arn:PARTITION:iam::ACCOUNT:policy/PATH/NAME.
+	ARN string `json:"arn"`
+	// Description is the policy's description.
+	Description string `json:"description,omitempty"`
+	// Document is the policy document.
+	Document Document `json:"document"`
+	// Tags are ordered by key and include keyless:managed.
+	Tags []Tag `json:"tags"`
 }
 
 // InlinePolicy is a named inline policy of a role.
