@@ -3,7 +3,10 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"maps"
 	"net"
 	"net/http"
@@ -193,6 +196,28 @@ func TestProductionIssuerURLsOffline(t *testing.T) {
 			if code != 0 || !strings.Contains(stdout, "ADMITTED") || strings.Contains(stdout, "FAIL") {
 				t.Errorf("explain: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 			}
+
+			// The thumbprint of a production issuer served locally is that of the
+			// local issuer (the CA), never looked up on the real host.
+			stdout, stderr, code = run(t, cliEnv, "thumbprint", tc.iss)
+			if code != 0 || stdout != caThumbprint(t, p.env["KEYLESS_CA_BUNDLE"])+"\n" || !strings.Contains(stderr, "served by the local stack") {
+				t.Errorf("thumbprint %s: exit %d\nstdout: %s\nstderr: %s", tc.iss, code, stdout, stderr)
+			}
 		})
 	}
+}
+
+// caThumbprint is the SHA-1 of the first certificate of the PEM file path, in hex.
+func caThumbprint(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatalf("%s holds no PEM block", path)
+	}
+	sum := sha1.Sum(block.Bytes)
+	return hex.EncodeToString(sum[:])
 }

@@ -331,3 +331,24 @@ func TestPolicyLintManyFiles(t *testing.T) {
 		t.Errorf("json: exit %d, files %v", code, files)
 	}
 }
+
+func TestLocalIssuerForAliasedThumbprint(t *testing.T) {
+	const prod = "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
+	const local = "https://127.0.0.1:8400/2.0/workspaces/acme/pipelines-config/identity/oidc"
+	aliases := prod + "=" + local
+	for _, tt := range []struct{ in, aliases, want string }{
+		{prod, aliases, local},
+		{"api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc/", aliases, local},
+		{prod + "/.well-known/openid-configuration", aliases, local},
+		{"https://api.bitbucket.org/2.0/workspaces/other/pipelines-config/identity/oidc", aliases, "https://api.bitbucket.org/2.0/workspaces/other/pipelines-config/identity/oidc"},
+		{prod, "", prod},
+	} {
+		got, err := localIssuer(tt.in, tt.aliases)
+		if err != nil || got != tt.want {
+			t.Errorf("localIssuer(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := localIssuer(prod, "not-a-pair"); err == nil || !strings.Contains(err.Error(), "KEYLESS_ISSUER_ALIASES") {
+		t.Errorf("malformed aliases: %v", err)
+	}
+}

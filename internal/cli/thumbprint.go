@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/thumbprint"
 )
 
@@ -34,6 +35,9 @@ verified gets no thumbprint. Against "keyless up", which serves its certificate 
 the local CA that signed it, the thumbprint is that of the CA certificate, as
 "openssl x509 -fingerprint -sha1 -noout -in $KEYLESS_CA_BUNDLE" prints it.
 
+An issuer that "keyless up" serves under a production URL (KEYLESS_ISSUER_ALIASES
+in its env file) is never looked up: its local issuer is thumbprinted instead.
+
 AWS now verifies an issuer's certificate against the CAs it trusts and falls back
 to the thumbprints for the others; older tools may still require a ThumbprintList.`,
 		Example: `  keyless thumbprint api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc
@@ -53,7 +57,14 @@ to the thumbprints for the others; older tools may still require a ThumbprintLis
 			if err != nil {
 				return fmt.Errorf("thumbprint: %w", err)
 			}
-			res, err := thumbprint.Get(cmd.Context(), args[0], thumbprint.Config{RootCAs: pool})
+			issuer, err := localIssuer(args[0], os.Getenv(oidc.AliasesEnv))
+			if err != nil {
+				return fmt.Errorf("thumbprint: %w", err)
+			}
+			if issuer != args[0] {
+				fmt.Fprintf(s.Err, "note: %s is served by the local stack (%s): this is the thumbprint of its local issuer %s\n", args[0], oidc.AliasesEnv, issuer)
+			}
+			res, err := thumbprint.Get(cmd.Context(), issuer, thumbprint.Config{RootCAs: pool})
 			if err != nil {
 				var ve *tls.CertificateVerificationError
 				if errors.As(err, &ve) {
@@ -75,4 +86,27 @@ to the thumbprints for the others; older tools may still require a ThumbprintLis
 	cmd.Flags().StringVar(&output, "output", "text", "output: text or json")
 	cmd.Flags().StringVar(&caFile, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "extra PEM CA bundle to trust for the issuer (default $KEYLESS_CA_BUNDLE)")
 	return cmd
+}
+
+// localIssuer returns the local issuer URL that stands for issuer when aliases
+// (the value of KEYLESS_ISSUER_ALIASES) name it, else issuer itself. The issuer may
+// be written as the thumbprint command accepts it: with or without https://, a
+// trailing slash or the discovery path.
+func localIssuer(issuer, aliases string) (string, error) {
+	if strings.TrimSpace(aliases) == "" {
+		return issuer, nil
+	}
+	m, err := oidc.ParseAliases(aliases)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", oidc.AliasesEnv, err)
+	}
+	u, err := thumbprint.DiscoveryURL(issuer)
+	if err != nil {
+		return "", err
+	}
+	u.Path = strings.TrimSuffix(u.Path, thumbprint.DiscoveryPath)
+	if local, ok := m[u.String()]; ok {
+		return local, nil
+	}
+	return issuer, nil
 }
