@@ -273,3 +273,27 @@ func TestGeneratedName(t *testing.T) {
 		t.Errorf("two logical ids share the name %s", a)
 	}
 }
+
+// TestManagedTagAsRendered: keyless render writes the keyless:managed tag with the
+// config's name; reading that template back with the same name accepts it.
+func TestManagedTagAsRendered(t *testing.T) {
+	st, err := Read([]byte(roleTemplate("      Tags: [{Key: keyless:managed, Value: web}]\n")), Options{StackName: "stack", Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Roles) != 1 {
+		t.Fatalf("roles: %+v", st.Roles)
+	}
+	n := 0
+	for _, tag := range st.Roles[0].Tags {
+		if tag.Key == "keyless:managed" {
+			n++
+			if tag.Value != "web" {
+				t.Errorf("keyless:managed = %q, want web", tag.Value)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("role has %d keyless:managed tags, want 1: %+v", n, st.Roles[0].Tags)
+	}
+}

@@ -608,8 +608,10 @@ func (r *reader) tags(res *resource) ([]provision.Tag, error) {
 			return nil, errAt(ep, en, "a tag must be a mapping of Key and Value")
 		}
 		switch {
+		case key == provision.ManagedTagKey && value == r.opts.Name:
+			continue // as keyless render writes it: the tag keyless sets anyway
 		case key == provision.ManagedTagKey:
-			return nil, errAt(ep, en, "%s is set by keyless to the stack name or the given name: remove the tag", key)
+			return nil, errAt(ep, en, "%s is set by keyless to the stack name or the given name, %q: remove the tag, or give it that value", key, r.opts.Name)
 		case !tagKeyRe.MatchString(key):
 			return nil, errAt(ep, en, "%q is not a tag key: write 1 to 128 letters, digits, spaces and _.:/=+-@", key)
 		case !tagValueRe.MatchString(value):

@@ -8,9 +8,12 @@
 // Fn::Sub with ${AWS::AccountId} where the config left the account to plan time
 // (provision.AccountPlaceholder), and ${AWS::Partition} in every ARN; an account
 // id the config names stays literal. A role trusts its provider through
-// Fn::GetAtt, so the provider is created first. Each provider's thumbprints are
-// a parameter, defaulting to the config's (none for "thumbprints: auto"); the
-// outputs are the ARNs of every provider and role.
+// Fn::GetAtt, so the provider is created first. The thumbprints of a provider
+// that lists some are a parameter, defaulting to the config's; a provider with
+// none (or "thumbprints: auto") has no ThumbprintList, so AWS trusts its issuer
+// by its certificate authority. The template uses no conditions, so that
+// keyless's own reader (package provision/cloudformation, which evaluates no
+// Fn::If) reads it back. The outputs are the ARNs of every provider and role.
 package cloudformation
 
 import (
@@ -76,22 +79,26 @@ func Template(st *provision.State) ([]byte, error) {
 		t.providerByARN[p.ARN] = pids[i]
 	}
 
-	params, conds, resources, outputs := mapping(), mapping(), mapping(), mapping()
+	params, resources, outputs := mapping(), mapping(), mapping()
 	for i, p := range st.Providers {
 		id := pids[i]
-		param, cond := id+"Thumbprints", id+"HasThumbprints"
-		desc := "SHA-1 thumbprints (40 hex characters, comma-separated) of the certificate of https://" + p.URL + "; empty for none: AWS then trusts the issuer by its certificate authority"
-		params.add(param, mapping().
-			add("Type", str("CommaDelimitedList")).
-			add("Default", str(strings.Join(p.Thumbprints, ","))).
-			add("Description", str(desc)))
-		conds.add(cond, tagged("!Not", seq(tagged("!Equals", seq(
-			tagged("!Join", seq(str(""), ref(param))), str(""))))))
 		props := mapping().
 			add("Url", str("https://"+p.URL)).
-			add("ClientIdList", strs(p.ClientIDs)).
-			add("ThumbprintList", tagged("!If", seq(str(cond), ref(param), ref("AWS::NoValue")))).
-			add("Tags", tags(p.Tags))
+			add("ClientIdList", strs(p.ClientIDs))
+		if len(p.Thumbprints) > 0 {
+			// A parameter lets a deployment pin other thumbprints. It cannot
+			// drop them: an empty CommaDelimitedList is one empty thumbprint,
+			// which IAM refuses, and leaving ThumbprintList out would take
+			// Fn::If, which keyless's reader does not evaluate.
+			param := id + "Thumbprints"
+			desc := "SHA-1 thumbprints (40 hex characters, comma-separated, at least one) of the certificate of https://" + p.URL + "; to trust the issuer by its certificate authority alone, remove the thumbprints from the keyless config and render again"
+			params.add(param, mapping().
+				add("Type", str("CommaDelimitedList")).
+				add("Default", str(strings.Join(p.Thumbprints, ","))).
+				add("Description", str(desc)))
+			props.add("ThumbprintList", ref(param))
+		}
+		props.add("Tags", tags(p.Tags))
 		resources.add(id, mapping().add("Type", str("AWS::IAM::OIDCProvider")).add("Properties", props))
 		outputs.add(id+"Arn", mapping().
 			add("Description", str("ARN of the OpenID Connect provider https://"+p.URL)).
@@ -141,7 +148,7 @@ func Template(st *provision.State) ([]byte, error) {
 		add("AWSTemplateFormatVersion", str("2010-09-09")).
 		add("Description", str("IAM OpenID Connect providers and roles of the keyless config "+st.Name+" (keyless render)"))
 	if len(params.Content) > 0 {
-		top.add("Parameters", params).add("Conditions", conds)
+		top.add("Parameters", params)
 	}
 	top.add("Resources", resources)
 	if len(outputs.Content) > 0 {
@@ -257,11 +264,6 @@ func strs(v []string) *yaml.Node {
 
 func seq(items ...*yaml.Node) *yaml.Node {
 	return &yaml.Node{Kind: yaml.SequenceNode, Content: items}
-}
-
-func tagged(tag string, n *yaml.Node) *yaml.Node {
-	n.Tag = tag
-	return n
 }
 
 func ref(name string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!Ref", Value: name} }
