@@ -104,6 +104,18 @@ var readmeCommands = map[string]readmeCommand{
 			t.Errorf("the plan after apply is not empty:\n%.600s", stdout)
 		}
 	}},
+	`keyless policy lint --cloudformation seed003.yaml $PARAMS`: {exit: 1, stdout: "seed003.yaml: role example-deploy, trust policy: error [no-sub-condition]", check: func(t *testing.T, _, stdout string) {
+		if !strings.Contains(stdout, "[bitbucket-pre-2024-source-ip]") {
+			t.Errorf("the lint of seed 003's template lacks bitbucket-pre-2024-source-ip:\n%s", stdout)
+		}
+	}},
+	`keyless plan --cloudformation seed003.yaml $PARAMS`: {exit: 2, stdout: "+ create provider api.bitbucket.org/2.0/workspaces/example/pipelines-config/identity/oidc", check: func(t *testing.T, _, stdout string) {
+		if !strings.Contains(stdout, "+ create role example-deploy") || !strings.Contains(stdout, "+ keyless:managed=seed003") {
+			t.Errorf("the plan of seed 003's template lacks the role or its keyless:managed=seed003 tag:\n%s", stdout)
+		}
+	}},
+	`keyless apply --auto-approve --allow-risky --cloudformation seed003.yaml $PARAMS`: {stdout: "Applied: "},
+	`keyless plan --cloudformation seed003.yaml $PARAMS --stack-name seed003`:          {stdout: "No changes"},
 
 	`keyless render --format cloudformation -f github.yaml > template.yaml`: {check: func(t *testing.T, dir, _ string) {
 		b, err := os.ReadFile(filepath.Join(dir, "template.yaml"))
@@ -273,8 +285,13 @@ func TestREADMECommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seed003, err := os.ReadFile("../provision/cloudformation/testdata/seed003.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{
 		"ip-ranges.json":       string(ipRanges), // the reconstructed feed of ipranges/testdata/README.md
+		"seed003.yaml":         string(seed003),  // seed 003's template, byte for byte
 		"token.jwt":            step,
 		"trust.json":           trustPolicy(f.providerARN, f.providerURL, map[string]any{"StringEquals": map[string]any{f.providerURL + ":aud": f.audience}, "StringLike": map[string]any{f.providerURL + ":sub": f.webRepoUUID + ":" + f.prodEnvUUID + ":*"}}),
 		"policies/deploy.json": `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::my-site", "arn:aws:s3:::my-site/*"]}]}`,

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -24,6 +27,11 @@ type IAMReadAPI interface {
 	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	ListAttachedRolePolicies(ctx context.Context, in *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+	ListPolicies(ctx context.Context, in *iam.ListPoliciesInput, optFns ...func(*iam.Options)) (*iam.ListPoliciesOutput, error)
+	ListPolicyTags(ctx context.Context, in *iam.ListPolicyTagsInput, optFns ...func(*iam.Options)) (*iam.ListPolicyTagsOutput, error)
+	GetPolicy(ctx context.Context, in *iam.GetPolicyInput, optFns ...func(*iam.Options)) (*iam.GetPolicyOutput, error)
+	GetPolicyVersion(ctx context.Context, in *iam.GetPolicyVersionInput, optFns ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error)
+	ListPolicyVersions(ctx context.Context, in *iam.ListPolicyVersionsInput, optFns ...func(*iam.Options)) (*iam.ListPolicyVersionsOutput, error)
 }
 
 // IAMAPI is the part of the IAM client that [ReadActual] and [Apply] call;
@@ -49,6 +57,12 @@ type IAMAPI interface {
 	UntagRole(ctx context.Context, in *iam.UntagRoleInput, optFns ...func(*iam.Options)) (*iam.UntagRoleOutput, error)
 	PutRolePermissionsBoundary(ctx context.Context, in *iam.PutRolePermissionsBoundaryInput, optFns ...func(*iam.Options)) (*iam.PutRolePermissionsBoundaryOutput, error)
 	DeleteRolePermissionsBoundary(ctx context.Context, in *iam.DeleteRolePermissionsBoundaryInput, optFns ...func(*iam.Options)) (*iam.DeleteRolePermissionsBoundaryOutput, error)
+	CreatePolicy(ctx context.Context, in *iam.CreatePolicyInput, optFns ...func(*iam.Options)) (*iam.CreatePolicyOutput, error)
+	DeletePolicy(ctx context.Context, in *iam.DeletePolicyInput, optFns ...func(*iam.Options)) (*iam.DeletePolicyOutput, error)
+	CreatePolicyVersion(ctx context.Context, in *iam.CreatePolicyVersionInput, optFns ...func(*iam.Options)) (*iam.CreatePolicyVersionOutput, error)
+	DeletePolicyVersion(ctx context.Context, in *iam.DeletePolicyVersionInput, optFns ...func(*iam.Options)) (*iam.DeletePolicyVersionOutput, error)
+	TagPolicy(ctx context.Context, in *iam.TagPolicyInput, optFns ...func(*iam.Options)) (*iam.TagPolicyOutput, error)
+	UntagPolicy(ctx context.Context, in *iam.UntagPolicyInput, optFns ...func(*iam.Options)) (*iam.UntagPolicyOutput, error)
 }
 
 // DefaultConcurrency is how many IAM reads [ReadActual] has in flight at once, and
@@ -62,12 +76,14 @@ type ReadOptions struct {
 }
 
 // ReadActual reads from IAM what a plan for desired compares with: the OpenID
-// Connect providers and roles that desired names (whoever manages them) or that
-// carry keyless:managed = desired.Name. It returns them as a State (Name and
-// Findings empty) whose documents are decoded from IAM's percent-encoding and
-// compacted, and whose lists and tags are sorted. Provider URLs come without
-// https://, whichever way IAM returns them. Reads run concurrently, at most
-// opts.Concurrency at a time.
+// Connect providers, roles and customer managed policies that desired names
+// (whoever manages them; policies by name, which IAM keeps unique whatever the
+// path) or that carry keyless:managed = desired.Name. It returns them as a State
+// (Name and Findings empty) whose documents are decoded from IAM's
+// percent-encoding and compacted, and whose lists and tags are sorted; a policy
+// comes with the document of its default version and the list of its versions.
+// Provider URLs come without https://, whichever way IAM returns them. Reads run
+// concurrently, at most opts.Concurrency at a time.
 func ReadActual(ctx context.Context, api IAMReadAPI, desired *State, opts ReadOptions) (*State, error) {
 	if desired.Name == "" {
 		return nil, fmt.Errorf("read IAM: the desired state has no name, so nothing tells what this config manages: set name: in the config")
@@ -152,7 +168,143 @@ func ReadActual(ctx context.Context, api IAMReadAPI, desired *State, opts ReadOp
 	}
 	sort.Slice(roles, func(i, j int) bool { return roles[i].Name < roles[j].Name })
 	out.Roles = roles
+
+	if out.Policies, err = readPolicies(ctx, api, desired, limit); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// readPolicies reads the account's customer managed policies that desired names
+// or that carry its keyless:managed tag. ListPolicies carries no tags, so every
+// policy's tags are listed; the policies kept are read with GetPolicy, the
+// default version's document and the list of versions.
+func readPolicies(ctx context.Context, api IAMReadAPI, desired *State, limit int) ([]ManagedPolicy, error) {
+	wantPolicy := map[string]bool{}
+	for _, p := range desired.Policies {
+		wantPolicy[p.Name] = true
+	}
+	var (
+		mu  sync.Mutex
+		out []ManagedPolicy
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	pages := iam.NewListPoliciesPaginator(api, &iam.ListPoliciesInput{Scope: types.PolicyScopeTypeLocal})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			g.Wait() //nolint:errcheck // the listing error is the one to report
+			return nil, fmt.Errorf("list IAM customer managed policies: %w", err)
+		}
+		for _, listed := range page.Policies {
+			policyARN, name := aws.ToString(listed.Arn), aws.ToString(listed.PolicyName)
+			g.Go(func() error {
+				tags, err := readPolicyTags(gctx, api, policyARN)
+				if err != nil {
+					return err
+				}
+				if !wantPolicy[name] && tagValue(tags, ManagedTagKey) != desired.Name {
+					return nil
+				}
+				p, err := readPolicy(gctx, api, policyARN)
+				if err != nil {
+					return err
+				}
+				p.Tags = tags
+				mu.Lock()
+				out = append(out, *p)
+				mu.Unlock()
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
+	return out, nil
+}
+
+// readPolicyTags lists a managed policy's tags, sorted by key.
+func readPolicyTags(ctx context.Context, api IAMReadAPI, policyARN string) ([]Tag, error) {
+	var tags []Tag
+	pages := iam.NewListPolicyTagsPaginator(api, &iam.ListPolicyTagsInput{PolicyArn: aws.String(policyARN)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the tags of IAM policy %s: %w", policyARN, err)
+		}
+		for _, t := range page.Tags {
+			tags = append(tags, Tag{aws.ToString(t.Key), aws.ToString(t.Value)})
+		}
+	}
+	sortTags(tags)
+	return tags, nil
+}
+
+// readPolicy reads a managed policy but its tags: GetPolicy, the document of the
+// default version and the versions, oldest first.
+func readPolicy(ctx context.Context, api IAMReadAPI, policyARN string) (*ManagedPolicy, error) {
+	got, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(policyARN)})
+	if err != nil {
+		return nil, fmt.Errorf("read IAM policy %s: %w", policyARN, err)
+	}
+	if got.Policy == nil {
+		return nil, fmt.Errorf("read IAM policy %s: GetPolicy answered no policy", policyARN)
+	}
+	x := got.Policy
+	p := &ManagedPolicy{
+		Name:        aws.ToString(x.PolicyName),
+		Path:        aws.ToString(x.Path),
+		ARN:         policyARN,
+		Description: aws.ToString(x.Description),
+	}
+	if p.Path == "" {
+		p.Path = "/"
+	}
+	def := aws.ToString(x.DefaultVersionId)
+	ver, err := api.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(policyARN), VersionId: aws.String(def)})
+	if err != nil {
+		return nil, fmt.Errorf("read the default version %s of IAM policy %s: %w", def, policyARN, err)
+	}
+	if ver.PolicyVersion == nil {
+		return nil, fmt.Errorf("read the default version %s of IAM policy %s: GetPolicyVersion answered no version", def, policyARN)
+	}
+	if p.Document, err = decodeDocument(aws.ToString(ver.PolicyVersion.Document)); err != nil {
+		return nil, fmt.Errorf("read IAM policy %s: %w", policyARN, err)
+	}
+	type dated struct {
+		PolicyVersion
+		created time.Time
+		n       int
+	}
+	var versions []dated
+	pages := iam.NewListPolicyVersionsPaginator(api, &iam.ListPolicyVersionsInput{PolicyArn: aws.String(policyARN)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the versions of IAM policy %s: %w", policyARN, err)
+		}
+		for _, v := range page.Versions {
+			id := aws.ToString(v.VersionId)
+			n, _ := strconv.Atoi(strings.TrimPrefix(id, "v"))
+			versions = append(versions, dated{PolicyVersion{ID: id, Default: v.IsDefaultVersion || id == def}, aws.ToTime(v.CreateDate), n})
+		}
+	}
+	// Oldest first: by creation date, then by version number (IAM numbers them in
+	// order, and dates may tie within a second).
+	sort.SliceStable(versions, func(i, j int) bool {
+		a, b := versions[i], versions[j]
+		if !a.created.Equal(b.created) {
+			return a.created.Before(b.created)
+		}
+		return a.n < b.n
+	})
+	for _, v := range versions {
+		p.Versions = append(p.Versions, v.PolicyVersion)
+	}
+	return p, nil
 }
 
 // readProvider reads one OpenID Connect provider.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -24,6 +27,7 @@ type fakeIAM struct {
 	account    string
 	providers  map[string]*fakeProvider // by ARN
 	roles      map[string]*fakeRole     // by name
+	policies   map[string]*fakePolicy   // customer managed, by ARN
 	calls      []string                 // "Op target" of every mutating call
 	reads      int
 	fail       map[string]error
@@ -38,6 +42,28 @@ type fakeProvider struct {
 	tags        map[string]string
 }
 
+type fakePolicy struct {
+	name, path, description string
+	versions                []fakeVersion // oldest first
+	defaultID               string
+	lastVersion             int
+	tags                    map[string]string
+}
+
+type fakeVersion struct {
+	id, doc string
+	created time.Time
+}
+
+func (p *fakePolicy) version(id string) *fakeVersion {
+	for i := range p.versions {
+		if p.versions[i].id == id {
+			return &p.versions[i]
+		}
+	}
+	return nil
+}
+
 type fakeRole struct {
 	path, description, trust, boundary string
 	maxSession                         int32
@@ -47,7 +73,7 @@ type fakeRole struct {
 }
 
 func newFakeIAM() *fakeIAM {
-	return &fakeIAM{account: "123456789012", providers: map[string]*fakeProvider{}, roles: map[string]*fakeRole{}, fail: map[string]error{}, pageSize: 3}
+	return &fakeIAM{account: "123456789012", providers: map[string]*fakeProvider{}, roles: map[string]*fakeRole{}, policies: map[string]*fakePolicy{}, fail: map[string]error{}, pageSize: 3}
 }
 
 func (f *fakeIAM) mutate(op, target string) error {
@@ -386,7 +412,13 @@ func (f *fakeIAM) DeleteRolePolicy(_ context.Context, in *iam.DeleteRolePolicyIn
 
 func (f *fakeIAM) AttachRolePolicy(_ context.Context, in *iam.AttachRolePolicyInput, _ ...func(*iam.Options)) (*iam.AttachRolePolicyOutput, error) {
 	return &iam.AttachRolePolicyOutput{}, f.roleOp("AttachRolePolicy", aws.ToString(in.RoleName), func(r *fakeRole) error {
-		r.attached = append(r.attached, aws.ToString(in.PolicyArn))
+		// As IAM does, refuse a customer managed policy of the account that does
+		// not exist (yet).
+		a := aws.ToString(in.PolicyArn)
+		if strings.HasPrefix(a, "arn:aws:iam::"+f.account+":policy/") && f.policies[a] == nil {
+			return noEntity("Policy " + a)
+		}
+		r.attached = append(r.attached, a)
 		return nil
 	})
 }
@@ -432,6 +464,217 @@ func (f *fakeIAM) PutRolePermissionsBoundary(_ context.Context, in *iam.PutRoleP
 func (f *fakeIAM) DeleteRolePermissionsBoundary(_ context.Context, in *iam.DeleteRolePermissionsBoundaryInput, _ ...func(*iam.Options)) (*iam.DeleteRolePermissionsBoundaryOutput, error) {
 	return &iam.DeleteRolePermissionsBoundaryOutput{}, f.roleOp("DeleteRolePermissionsBoundary", aws.ToString(in.RoleName), func(r *fakeRole) error {
 		r.boundary = ""
+		return nil
+	})
+}
+
+// seedPolicy puts a customer managed policy with one version per document (the
+// last one the default) into the fake, as if created by hand or an earlier apply.
+func (f *fakeIAM) seedPolicy(name, path string, tags map[string]string, docs ...string) string {
+	a := fmt.Sprintf("arn:aws:iam::%s:policy%s%s", f.account, path, name)
+	p := &fakePolicy{name: name, path: path, tags: tags}
+	for i, d := range docs {
+		p.versions = append(p.versions, fakeVersion{id: fmt.Sprintf("v%d", i+1), doc: d, created: time.Unix(int64(1000+i), 0)})
+	}
+	p.lastVersion = len(docs)
+	p.defaultID = p.versions[len(docs)-1].id
+	f.policies[a] = p
+	return a
+}
+
+func (f *fakeIAM) policy(a string) (*fakePolicy, error) {
+	p := f.policies[a]
+	if p == nil {
+		return nil, noEntity("Policy " + a)
+	}
+	return p, nil
+}
+
+// policyOp runs fn on the policy a names, after logging (with the policy's name as
+// target) and failure injection.
+func (f *fakeIAM) policyOp(op, a string, fn func(*fakePolicy) error) error {
+	name := a[strings.LastIndex(a, "/")+1:]
+	if err := f.mutate(op, name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, err := f.policy(a)
+	if err != nil {
+		return err
+	}
+	return fn(p)
+}
+
+func (f *fakeIAM) ListPolicies(_ context.Context, in *iam.ListPoliciesInput, _ ...func(*iam.Options)) (*iam.ListPoliciesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if in.Scope != types.PolicyScopeTypeLocal {
+		return nil, fmt.Errorf("fake ListPolicies: Scope %q, want Local (the AWS managed policies are many)", in.Scope)
+	}
+	var arns []string
+	for a := range f.policies {
+		arns = append(arns, a)
+	}
+	sort.Strings(arns)
+	start := 0
+	if in.Marker != nil {
+		start, _ = strconv.Atoi(*in.Marker)
+	}
+	end := min(start+f.pageSize, len(arns))
+	out := &iam.ListPoliciesOutput{}
+	for _, a := range arns[start:end] {
+		p := f.policies[a]
+		out.Policies = append(out.Policies, types.Policy{Arn: aws.String(a), PolicyName: aws.String(p.name), Path: aws.String(p.path), DefaultVersionId: aws.String(p.defaultID)})
+	}
+	if end < len(arns) {
+		out.IsTruncated, out.Marker = true, aws.String(strconv.Itoa(end))
+	}
+	return out, nil
+}
+
+func (f *fakeIAM) ListPolicyTags(_ context.Context, in *iam.ListPolicyTagsInput, _ ...func(*iam.Options)) (*iam.ListPolicyTagsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	return &iam.ListPolicyTagsOutput{Tags: iamTagList(p.tags)}, nil
+}
+
+func (f *fakeIAM) GetPolicy(_ context.Context, in *iam.GetPolicyInput, _ ...func(*iam.Options)) (*iam.GetPolicyOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	a := aws.ToString(in.PolicyArn)
+	p, err := f.policy(a)
+	if err != nil {
+		return nil, err
+	}
+	out := &types.Policy{Arn: aws.String(a), PolicyName: aws.String(p.name), Path: aws.String(p.path), DefaultVersionId: aws.String(p.defaultID)}
+	if p.description != "" {
+		out.Description = aws.String(p.description)
+	}
+	return &iam.GetPolicyOutput{Policy: out}, nil
+}
+
+func (f *fakeIAM) GetPolicyVersion(_ context.Context, in *iam.GetPolicyVersionInput, _ ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	a := aws.ToString(in.PolicyArn)
+	p, err := f.policy(a)
+	if err != nil {
+		return nil, err
+	}
+	v := p.version(aws.ToString(in.VersionId))
+	if v == nil {
+		return nil, noEntity("Policy " + a + " version " + aws.ToString(in.VersionId))
+	}
+	return &iam.GetPolicyVersionOutput{PolicyVersion: &types.PolicyVersion{VersionId: aws.String(v.id), Document: aws.String(encode(v.doc)), IsDefaultVersion: v.id == p.defaultID}}, nil
+}
+
+func (f *fakeIAM) ListPolicyVersions(_ context.Context, in *iam.ListPolicyVersionsInput, _ ...func(*iam.Options)) (*iam.ListPolicyVersionsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	p, err := f.policy(aws.ToString(in.PolicyArn))
+	if err != nil {
+		return nil, err
+	}
+	out := &iam.ListPolicyVersionsOutput{}
+	// IAM lists the newest first.
+	for i := len(p.versions) - 1; i >= 0; i-- {
+		v := p.versions[i]
+		out.Versions = append(out.Versions, types.PolicyVersion{VersionId: aws.String(v.id), IsDefaultVersion: v.id == p.defaultID, CreateDate: aws.Time(v.created)})
+	}
+	return out, nil
+}
+
+func (f *fakeIAM) CreatePolicy(_ context.Context, in *iam.CreatePolicyInput, _ ...func(*iam.Options)) (*iam.CreatePolicyOutput, error) {
+	name := aws.ToString(in.PolicyName)
+	if err := f.mutate("CreatePolicy", name); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.policies {
+		if p.name == name {
+			return nil, &types.EntityAlreadyExistsException{Message: aws.String("A policy called " + name + " already exists. Duplicate names are not allowed.")}
+		}
+	}
+	path := aws.ToString(in.Path)
+	if path == "" {
+		path = "/"
+	}
+	a := fmt.Sprintf("arn:aws:iam::%s:policy%s%s", f.account, path, name)
+	f.policies[a] = &fakePolicy{name: name, path: path, description: aws.ToString(in.Description), tags: tagMap(in.Tags),
+		versions: []fakeVersion{{id: "v1", doc: aws.ToString(in.PolicyDocument), created: time.Unix(1000, 0)}}, defaultID: "v1", lastVersion: 1}
+	return &iam.CreatePolicyOutput{Policy: &types.Policy{Arn: aws.String(a)}}, nil
+}
+
+func (f *fakeIAM) DeletePolicy(_ context.Context, in *iam.DeletePolicyInput, _ ...func(*iam.Options)) (*iam.DeletePolicyOutput, error) {
+	a := aws.ToString(in.PolicyArn)
+	return &iam.DeletePolicyOutput{}, f.policyOp("DeletePolicy", a, func(p *fakePolicy) error {
+		for _, r := range f.roles {
+			if slices.Contains(r.attached, a) {
+				return &types.DeleteConflictException{Message: aws.String("Cannot delete a policy attached to entities.")}
+			}
+		}
+		if len(p.versions) > 1 {
+			return &types.DeleteConflictException{Message: aws.String("This policy has more than one version. Before you delete a policy, you must delete the policy's versions.")}
+		}
+		delete(f.policies, a)
+		return nil
+	})
+}
+
+func (f *fakeIAM) CreatePolicyVersion(_ context.Context, in *iam.CreatePolicyVersionInput, _ ...func(*iam.Options)) (*iam.CreatePolicyVersionOutput, error) {
+	return &iam.CreatePolicyVersionOutput{}, f.policyOp("CreatePolicyVersion", aws.ToString(in.PolicyArn), func(p *fakePolicy) error {
+		if len(p.versions) >= 5 {
+			return &types.LimitExceededException{Message: aws.String("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")}
+		}
+		p.lastVersion++
+		v := fakeVersion{id: fmt.Sprintf("v%d", p.lastVersion), doc: aws.ToString(in.PolicyDocument), created: time.Unix(int64(1000+p.lastVersion), 0)}
+		p.versions = append(p.versions, v)
+		if in.SetAsDefault {
+			p.defaultID = v.id
+		}
+		return nil
+	})
+}
+
+func (f *fakeIAM) DeletePolicyVersion(_ context.Context, in *iam.DeletePolicyVersionInput, _ ...func(*iam.Options)) (*iam.DeletePolicyVersionOutput, error) {
+	return &iam.DeletePolicyVersionOutput{}, f.policyOp("DeletePolicyVersion", aws.ToString(in.PolicyArn), func(p *fakePolicy) error {
+		id := aws.ToString(in.VersionId)
+		if id == p.defaultID {
+			return &types.DeleteConflictException{Message: aws.String("Cannot delete the default version of a policy.")}
+		}
+		if p.version(id) == nil {
+			return noEntity("Policy version " + id)
+		}
+		p.versions = slices.DeleteFunc(p.versions, func(v fakeVersion) bool { return v.id == id })
+		return nil
+	})
+}
+
+func (f *fakeIAM) TagPolicy(_ context.Context, in *iam.TagPolicyInput, _ ...func(*iam.Options)) (*iam.TagPolicyOutput, error) {
+	return &iam.TagPolicyOutput{}, f.policyOp("TagPolicy", aws.ToString(in.PolicyArn), func(p *fakePolicy) error {
+		for k, v := range tagMap(in.Tags) {
+			p.tags[k] = v
+		}
+		return nil
+	})
+}
+
+func (f *fakeIAM) UntagPolicy(_ context.Context, in *iam.UntagPolicyInput, _ ...func(*iam.Options)) (*iam.UntagPolicyOutput, error) {
+	return &iam.UntagPolicyOutput{}, f.policyOp("UntagPolicy", aws.ToString(in.PolicyArn), func(p *fakePolicy) error {
+		for _, k := range in.TagKeys {
+			delete(p.tags, k)
+		}
 		return nil
 	})
 }
@@ -516,4 +759,55 @@ func TestDecodeDocument(t *testing.T) {
 	if _, err := decodeDocument("not json"); err == nil {
 		t.Error("decodeDocument accepted text that is not JSON")
 	}
+}
+
+// TestReadActualPolicies reads the customer managed policies a desired state names
+// (tagged or not) and those tagged for its config, over several ListPolicies
+// pages: the document of the default version (not the newest), decoded; the
+// versions oldest first with the default marked; tags sorted; the description.
+// Policies neither named nor tagged for the config are not read beyond their tags.
+func TestReadActualPolicies(t *testing.T) {
+	f := newFakeIAM()
+	doc := func(action string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"` + action + `","Resource":"*"}]}`
+	}
+	named := f.seedPolicy("named", "/ci/", map[string]string{"owner": "x"}, doc("s3:GetObject"), doc("s3:PutObject"), doc("s3:ListBucket"))
+	f.policies[named].defaultID = "v2"
+	f.policies[named].description = "by hand"
+	tagged := f.seedPolicy("tagged", "/", map[string]string{ManagedTagKey: "web", "z": "1", "a": "2"}, doc("sqs:SendMessage"))
+	for i := range 5 {
+		f.seedPolicy(fmt.Sprintf("unrelated-%d", i), "/", map[string]string{ManagedTagKey: "api"}, doc("s3:GetObject"))
+	}
+	desired := &State{Name: "web", Account: "123456789012", Partition: "aws", Policies: []ManagedPolicy{{Name: "named", Path: "/ci/"}}}
+
+	got, err := ReadActual(context.Background(), f, desired, ReadOptions{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Policies) != 2 || got.Policies[0].ARN != named || got.Policies[1].ARN != tagged {
+		t.Fatalf("policies = %+v, want %s (named) and %s (tagged web), by ARN", got.Policies, named, tagged)
+	}
+	n := got.Policies[0]
+	want := ManagedPolicy{Name: "named", Path: "/ci/", ARN: named, Description: "by hand", Document: Document(doc("s3:PutObject")),
+		Tags:     []Tag{{"owner", "x"}},
+		Versions: []PolicyVersion{{ID: "v1"}, {ID: "v2", Default: true}, {ID: "v3"}}}
+	if !reflect.DeepEqual(n, want) {
+		t.Errorf("named read as\n  %+v\nwant\n  %+v", n, want)
+	}
+	if tg := got.Policies[1]; !reflect.DeepEqual(tg.Tags, []Tag{{"a", "2"}, {ManagedTagKey, "web"}, {"z", "1"}}) || tg.Document != Document(doc("sqs:SendMessage")) {
+		t.Errorf("tagged read as %+v", tg)
+	}
+
+	// Either kept policy may fail first.
+	_, err = ReadActual(context.Background(), failingPolicyReads{f}, desired, ReadOptions{})
+	if e := fmt.Sprint(err); e != "read the default version v2 of IAM policy "+named+": throttled" && e != "read the default version v1 of IAM policy "+tagged+": throttled" {
+		t.Errorf("a failing GetPolicyVersion: err = %v, want the version and policy named", err)
+	}
+}
+
+// failingPolicyReads fails every GetPolicyVersion.
+type failingPolicyReads struct{ *fakeIAM }
+
+func (failingPolicyReads) GetPolicyVersion(context.Context, *iam.GetPolicyVersionInput, ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error) {
+	return nil, fmt.Errorf("throttled")
 }

@@ -91,14 +91,15 @@ type LintError struct {
 func (e *LintError) Error() string {
 	lines := make([]string, len(e.Findings))
 	for i, f := range e.Findings {
-		lines[i] = fmt.Sprintf("role %s, %s policy: %s [%s]", f.Role, policyLabel(f.Policy), f.Message, f.RuleID)
+		lines[i] = fmt.Sprintf("%s: %s [%s]", findingLabel(f), f.Message, f.RuleID)
 	}
 	return fmt.Sprintf("the config's policies have %d error-severity lint finding(s); nothing was changed (fix them, or allow risky policies explicitly):\n  %s", len(e.Findings), strings.Join(lines, "\n  "))
 }
 
 // Apply carries out a plan with api: providers created and updated first, then
-// roles created and updated (several roles at once, each role's steps in order),
-// then roles deleted, then providers deleted. Before any call it refuses a plan
+// customer managed policies created and updated, then roles created and updated,
+// then roles deleted, then policies deleted, then providers deleted (several
+// policies or roles at once, the steps of each in order). Before any call it refuses a plan
 // with error-severity lint findings (a *LintError) unless opts.AllowRisky, and one
 // that exceeds opts.Quotas (a *QuotaError). When a step fails, no further role is
 // started, the roles under way stop at their failed step, and the Report lists what
@@ -167,8 +168,10 @@ func Apply(ctx context.Context, api IAMAPI, p *Plan, opts ApplyOptions) (*Report
 		wg.Wait()
 	}
 	phase(func(c Change) bool { return c.Kind == KindProvider && c.Action != ActionDelete }, false)
+	phase(func(c Change) bool { return c.Kind == KindPolicy && c.Action != ActionDelete }, true)
 	phase(func(c Change) bool { return c.Kind == KindRole && c.Action != ActionDelete }, true)
 	phase(func(c Change) bool { return c.Kind == KindRole && c.Action == ActionDelete }, true)
+	phase(func(c Change) bool { return c.Kind == KindPolicy && c.Action == ActionDelete }, true)
 	phase(func(c Change) bool { return c.Kind == KindProvider && c.Action == ActionDelete }, false)
 
 	rep := &Report{}
@@ -250,6 +253,18 @@ func call(ctx context.Context, api IAMAPI, s Step) error {
 		_, err = api.PutRolePermissionsBoundary(ctx, in)
 	case *iam.DeleteRolePermissionsBoundaryInput:
 		_, err = api.DeleteRolePermissionsBoundary(ctx, in)
+	case *iam.CreatePolicyInput:
+		_, err = api.CreatePolicy(ctx, in)
+	case *iam.DeletePolicyInput:
+		_, err = api.DeletePolicy(ctx, in)
+	case *iam.CreatePolicyVersionInput:
+		_, err = api.CreatePolicyVersion(ctx, in)
+	case *iam.DeletePolicyVersionInput:
+		_, err = api.DeletePolicyVersion(ctx, in)
+	case *iam.TagPolicyInput:
+		_, err = api.TagPolicy(ctx, in)
+	case *iam.UntagPolicyInput:
+		_, err = api.UntagPolicy(ctx, in)
 	default:
 		return errors.New("the step has no IAM call: apply a plan made by NewPlan, not a decoded one")
 	}

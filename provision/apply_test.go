@@ -206,6 +206,10 @@ func TestApplyRefusesBeforeCalling(t *testing.T) {
 		{name: "trust policy over the quota", config: func(t *testing.T) string { return baseConfig },
 			opts:    ApplyOptions{Quotas: Quotas{TrustPolicyChars: 200}},
 			wantErr: "the role trust policy length quota is 200", target: new(*QuotaError)},
+		{name: "trust policy over 2048 at the default quota", config: func(t *testing.T) string { return sourceIPsConfig(t, 130) },
+			wantErr: "the role trust policy length quota is 2048: list fewer subjects or source_ips, or ask AWS to raise the quota (up to 4096)", target: new(*QuotaError)},
+		{name: "trust policy over 2048 within a raised quota", config: func(t *testing.T) string { return sourceIPsConfig(t, 130) },
+			opts: ApplyOptions{Quotas: Quotas{TrustPolicyChars: 4096}}},
 		{name: "quota beyond what AWS raises", config: func(t *testing.T) string { return baseConfig },
 			opts: ApplyOptions{Quotas: Quotas{TrustPolicyChars: 8192}}, wantErr: "at most 4096"},
 		{name: "lint error", config: func(t *testing.T) string {
@@ -217,6 +221,9 @@ func TestApplyRefusesBeforeCalling(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeIAM()
+			for i := range elevenManaged {
+				f.seedPolicy(fmt.Sprintf("p%d", i), "/", map[string]string{}, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}`)
+			}
 			p, err := planFor(t, f, desiredState(t, tc.config(t)))
 			if err != nil {
 				t.Fatal(err)

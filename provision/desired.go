@@ -112,6 +112,17 @@ type ManagedPolicy struct {
 	Document Document `json:"document"`
 	// Tags are ordered by key and include keyless:managed.
 	Tags []Tag `json:"tags"`
+	// Versions are the policy's versions as IAM holds them, oldest first; only
+	// [ReadActual] fills them (a desired policy has one document, no versions).
+	Versions []PolicyVersion `json:"versions,omitempty"`
+}
+
+// PolicyVersion is one version of a customer managed policy in IAM.
+type PolicyVersion struct {
+	// ID is IAM's version id, such as v3.
+	ID string `json:"id"`
+	// Default reports that the version is the policy's default, the one in force.
+	Default bool `json:"default,omitempty"`
 }
 
 // InlinePolicy is a named inline policy of a role.
@@ -264,7 +275,9 @@ func (t *trustInput) render(more []string) (string, error) {
 // configured issuer and one role per matrix combination, ordered by URL and name,
 // each tagged keyless:managed with the config's name, every document checked with
 // policy.Parse (trust or identity) and linted; findings come back in the State, not
-// as errors. Without an account, ARNs carry [AccountPlaceholder]. Roles whose
+// as errors. A trust policy may have up to [MaxTrustPolicyChars] characters, the
+// most the quota can be raised to; [CheckQuotas] holds it to the account's quota
+// when the plan is applied. Without an account, ARNs carry [AccountPlaceholder]. Roles whose
 // source_ips reference named ranges have an empty TrustPolicy until [State.Resolve].
 // Policy files must have been read ([Load] or [Spec.ReadPolicyFiles]).
 func Desired(spec *Spec) (*State, error) {
@@ -448,7 +461,9 @@ func (t *trustInput) check(more []string, role string) (string, []Finding, error
 	if err != nil {
 		return "", nil, &trustError{t.extraPath, err.Error()}
 	}
-	p, err := policy.Parse([]byte(doc), policy.KindTrust)
+	// The account's quota (2048 characters by default, raisable to 4096) is an
+	// input of apply (CheckQuotas), so only what no quota allows is refused here.
+	p, err := policy.Parse([]byte(doc), policy.KindTrust, policy.WithMaxSize(MaxTrustPolicyChars))
 	if err != nil {
 		var pe *policy.Error
 		path := t.path + ".trust"
@@ -456,7 +471,7 @@ func (t *trustInput) check(more []string, role string) (string, []Finding, error
 			path = t.extraPath
 		}
 		if errors.As(err, &pe) && pe.Code == policy.CodeLimitExceeded {
-			return "", nil, &trustError{t.path + ".trust", fmt.Sprintf("the trust policy of role %s is too large (%v): list fewer source_ips or subjects", role, err)}
+			return "", nil, &trustError{t.path + ".trust", fmt.Sprintf("the trust policy of role %s is too large (%v): IAM allows %d characters even once the quota is raised; list fewer source_ips or subjects", role, err, MaxTrustPolicyChars)}
 		}
 		return "", nil, &trustError{path, fmt.Sprintf("the trust policy of role %s is invalid: %v", role, err)}
 	}
@@ -544,8 +559,9 @@ func (s *State) Resolve(ctx context.Context, r IPRanges) (*State, error) {
 }
 
 // WithAccount returns a copy of the state with [AccountPlaceholder] replaced by
-// account in every ARN and document. A state that has an account is returned as is
-// when account matches it.
+// account in every ARN and document: those of providers, roles (with their
+// managed policy ARNs and permissions boundary) and customer managed policies. A
+// state that has an account is returned as is when account matches it.
 func (s *State) WithAccount(account string) (*State, error) {
 	if !accountID.MatchString(account) {
 		return nil, fmt.Errorf("%q is not an AWS account id: want 12 digits", account)
@@ -569,6 +585,10 @@ func (s *State) WithAccount(account string) (*State, error) {
 		r.ARN = rep(r.ARN)
 		r.TrustPolicy = Document(rep(string(r.TrustPolicy)))
 		r.PermissionsBoundary = rep(r.PermissionsBoundary)
+		r.ManagedPolicyARNs = append([]string(nil), r.ManagedPolicyARNs...)
+		for j := range r.ManagedPolicyARNs {
+			r.ManagedPolicyARNs[j] = rep(r.ManagedPolicyARNs[j])
+		}
 		r.InlinePolicies = append([]InlinePolicy(nil), r.InlinePolicies...)
 		for j := range r.InlinePolicies {
 			r.InlinePolicies[j].Document = Document(rep(string(r.InlinePolicies[j].Document)))
@@ -578,6 +598,67 @@ func (s *State) WithAccount(account string) (*State, error) {
 			t.providerARN = rep(t.providerARN)
 			r.trust = &t
 		}
+	}
+	if s.Policies != nil {
+		out.Policies = append([]ManagedPolicy(nil), s.Policies...)
+		for i := range out.Policies {
+			mp := &out.Policies[i]
+			mp.ARN = rep(mp.ARN)
+			mp.Document = Document(rep(string(mp.Document)))
+		}
+	}
+	return &out, nil
+}
+
+// ThumbprintFunc returns the thumbprints of an issuer, given as https://URL; package
+// thumbprint computes them (see [State.ResolveThumbprints]).
+type ThumbprintFunc func(ctx context.Context, issuer string) ([]string, error)
+
+// AutoThumbprints reports whether some provider waits for [State.ResolveThumbprints].
+func (s *State) AutoThumbprints() bool {
+	for _, p := range s.Providers {
+		if p.ThumbprintsAuto {
+			return true
+		}
+	}
+	return false
+}
+
+// ResolveThumbprints returns a copy of the state in which every provider marked
+// ThumbprintsAuto ("thumbprints: auto") has the thumbprints get computes for
+// https://URL, lower-case, so that a plan sets and compares them like listed ones.
+// It fails, naming the provider, when get fails or finds none, or finds more than
+// IAM's 5.
+func (s *State) ResolveThumbprints(ctx context.Context, get ThumbprintFunc) (*State, error) {
+	out := *s
+	out.Providers = append([]Provider(nil), s.Providers...)
+	for i := range out.Providers {
+		p := &out.Providers[i]
+		if !p.ThumbprintsAuto {
+			continue
+		}
+		if get == nil {
+			return nil, fmt.Errorf("provider %s: thumbprints: auto needs a thumbprint source", p.URL)
+		}
+		got, err := get(ctx, "https://"+p.URL)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: compute its thumbprints (thumbprints: auto): %w", p.URL, err)
+		}
+		if len(got) == 0 {
+			return nil, fmt.Errorf("provider %s: no thumbprint found (thumbprints: auto): list them in the config", p.URL)
+		}
+		var tps []string
+		for _, t := range got {
+			t = strings.ToLower(t)
+			if !contains(tps, t) {
+				tps = append(tps, t)
+			}
+		}
+		if len(tps) > MaxThumbprintsPerProvider {
+			return nil, fmt.Errorf("provider %s: %d thumbprints found; IAM allows %d per provider: list the ones to pin in the config", p.URL, len(tps), MaxThumbprintsPerProvider)
+		}
+		p.Thumbprints = tps
+		p.ThumbprintsAuto = false
 	}
 	return &out, nil
 }

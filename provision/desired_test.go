@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -186,6 +187,130 @@ func TestWithAccount(t *testing.T) {
 	}
 	if _, err := st.WithAccount("12"); err == nil || err.Error() != `"12" is not an AWS account id: want 12 digits` {
 		t.Errorf("WithAccount(12): %v", err)
+	}
+}
+
+// TestWithAccountPolicies checks that WithAccount rewrites customer managed
+// policies (ARN and document) and the managed policy ARNs roles attach, as a
+// CloudFormation template read without an account has them, and leaves the
+// original alone.
+func TestWithAccountPolicies(t *testing.T) {
+	ph := "arn:aws:iam::" + AccountPlaceholder + ":policy/ci/deploy"
+	doc := Document(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::` + AccountPlaceholder + `:role/x"}]}`)
+	st := &State{Name: "stack", Partition: "aws",
+		Roles:    []Role{{Name: "r", ARN: "arn:aws:iam::" + AccountPlaceholder + ":role/r", ManagedPolicyARNs: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", ph}}},
+		Policies: []ManagedPolicy{{Name: "deploy", Path: "/ci/", ARN: ph, Document: doc}},
+	}
+	got, err := st.WithAccount("111122223333")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "arn:aws:iam::111122223333:policy/ci/deploy"
+	if got.Policies[0].ARN != want || !strings.Contains(string(got.Policies[0].Document), "arn:aws:iam::111122223333:role/x") {
+		t.Errorf("policy after WithAccount: %+v", got.Policies[0])
+	}
+	if arns := got.Roles[0].ManagedPolicyARNs; !reflect.DeepEqual(arns, []string{"arn:aws:iam::aws:policy/ReadOnlyAccess", want}) {
+		t.Errorf("role's managed policy ARNs after WithAccount: %v", arns)
+	}
+	if st.Policies[0].ARN != ph || st.Roles[0].ManagedPolicyARNs[1] != ph || st.Policies[0].Document != doc {
+		t.Error("WithAccount changed the original state's policies")
+	}
+}
+
+// TestResolveThumbprints computes the thumbprints of "thumbprints: auto" providers
+// through the given function (with the https:// URL), lower-cased and without
+// duplicates, leaves listed thumbprints and the original state alone, and names
+// the provider in errors.
+func TestResolveThumbprints(t *testing.T) {
+	const config = `name: web
+providers:
+  gh: {type: github, thumbprints: auto}
+  gl: {type: gitlab, thumbprints: [cccccccccccccccccccccccccccccccccccccccc]}
+roles:
+  - name: deploy-{repository}
+    provider: gh
+    matrix: {repositories: [acme/web], branches: [main]}
+`
+	st := mustDesired(t, config)
+	if !st.AutoThumbprints() {
+		t.Fatal("AutoThumbprints() = false for a thumbprints: auto provider")
+	}
+	var asked []string
+	get := func(_ context.Context, issuer string) ([]string, error) {
+		asked = append(asked, issuer)
+		return []string{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, nil
+	}
+	got, err := st.ResolveThumbprints(context.Background(), get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(asked, []string{"https://token.actions.githubusercontent.com"}) {
+		t.Errorf("asked for %q, want only the auto provider's https URL", asked)
+	}
+	byURL := map[string]Provider{}
+	for _, p := range got.Providers {
+		byURL[p.URL] = p
+	}
+	if gh := byURL["token.actions.githubusercontent.com"]; gh.ThumbprintsAuto || !reflect.DeepEqual(gh.Thumbprints, []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}) {
+		t.Errorf("auto provider after ResolveThumbprints: %+v", gh)
+	}
+	if gl := byURL["gitlab.com"]; !reflect.DeepEqual(gl.Thumbprints, []string{"cccccccccccccccccccccccccccccccccccccccc"}) {
+		t.Errorf("listed thumbprints changed: %+v", gl)
+	}
+	if got.AutoThumbprints() || !st.AutoThumbprints() {
+		t.Error("ResolveThumbprints must return a resolved copy and leave the original")
+	}
+
+	boom := errors.New("certificate signed by unknown authority")
+	for _, tc := range []struct {
+		name string
+		get  ThumbprintFunc
+		want string
+	}{
+		{"failing", func(context.Context, string) ([]string, error) { return nil, boom },
+			"provider token.actions.githubusercontent.com: compute its thumbprints (thumbprints: auto): certificate signed by unknown authority"},
+		{"none", func(context.Context, string) ([]string, error) { return nil, nil },
+			"provider token.actions.githubusercontent.com: no thumbprint found (thumbprints: auto): list them in the config"},
+		{"too many", func(context.Context, string) ([]string, error) {
+			return []string{strings.Repeat("1", 40), strings.Repeat("2", 40), strings.Repeat("3", 40), strings.Repeat("4", 40), strings.Repeat("5", 40), strings.Repeat("6", 40)}, nil
+		}, "provider token.actions.githubusercontent.com: 6 thumbprints found; IAM allows 5 per provider: list the ones to pin in the config"},
+		{"no function", nil, "provider token.actions.githubusercontent.com: thumbprints: auto needs a thumbprint source"},
+	} {
+		_, err := st.ResolveThumbprints(context.Background(), tc.get)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+		if tc.name == "failing" && !errors.Is(err, boom) {
+			t.Errorf("%s: the cause is not wrapped", tc.name)
+		}
+	}
+}
+
+// sourceIPsConfig is a config whose one trust policy lists n source CIDRs.
+func sourceIPsConfig(t *testing.T, n int) string {
+	cidrs := make([]string, n)
+	for i := range cidrs {
+		cidrs[i] = fmt.Sprintf("10.%d.%d.0/24", i/250, i%250)
+	}
+	return edit(t, "audiences: [sts.amazonaws.com]\n    permissions", "audiences: [sts.amazonaws.com]\n      source_ips: ["+strings.Join(cidrs, ", ")+"]\n    permissions")
+}
+
+// TestTrustPolicySizeIsTheQuotasInput checks that Desired accepts a trust policy
+// over the default 2048-character quota (the quota is an input of apply, see
+// TestApplyRefusesBeforeCalling) and refuses one over 4096, the most any quota
+// allows, naming the limit.
+func TestTrustPolicySizeIsTheQuotasInput(t *testing.T) {
+	st := mustDesired(t, sourceIPsConfig(t, 130))
+	n := policy.Size([]byte(st.Roles[0].TrustPolicy), policy.KindTrust)
+	if n <= DefaultTrustPolicyChars || n > MaxTrustPolicyChars {
+		t.Fatalf("the trust policy has %d characters, want between %d and %d", n, DefaultTrustPolicyChars, MaxTrustPolicyChars)
+	}
+	spec, err := Parse("keyless.yaml", []byte(sourceIPsConfig(t, 260)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Desired(spec); err == nil || !strings.Contains(err.Error(), "is too large") || !strings.Contains(err.Error(), "IAM allows 4096 characters even once the quota is raised") {
+		t.Errorf("a trust policy over 4096 characters: err = %v", err)
 	}
 }
 

@@ -34,11 +34,13 @@ type Kind string
 const (
 	KindProvider Kind = "provider"
 	KindRole     Kind = "role"
+	KindPolicy   Kind = "policy" // a customer managed policy
 )
 
 // Plan is what it takes to make IAM match a desired state: the changes, in the
-// order [Apply] carries them out (providers created or updated, then roles created
-// or updated, then roles deleted, then providers deleted), and the linter's
+// order [Apply] carries them out (providers created or updated, then customer
+// managed policies created or updated, then roles created or updated, then roles
+// deleted, then policies deleted, then providers deleted), and the linter's
 // findings on the desired documents. Build one with [NewPlan].
 type Plan struct {
 	// Name is the config's name, the value of keyless:managed.
@@ -52,25 +54,28 @@ type Plan struct {
 	Findings []Finding `json:"findings,omitempty"`
 }
 
-// Change is a change to one provider or role and the IAM calls that make it.
+// Change is a change to one provider, role or customer managed policy and the IAM
+// calls that make it.
 type Change struct {
 	// Action is create, update or delete.
 	Action Action `json:"action"`
-	// Kind is provider or role.
+	// Kind is provider, role or policy.
 	Kind Kind `json:"kind"`
-	// Name is the provider's URL (without https://) or the role's name.
+	// Name is the provider's URL (without https://), the role's or the policy's name.
 	Name string `json:"name"`
 	// ARN is the entity's ARN.
 	ARN string `json:"arn"`
 	// Fields are the changed attributes other than policy documents.
 	Fields []FieldChange `json:"fields,omitempty"`
-	// Documents are the changed trust and inline policy documents.
+	// Documents are the changed trust and inline policy documents of a role, or the
+	// document of a managed policy.
 	Documents []DocumentChange `json:"documents,omitempty"`
 	// Steps are the IAM calls, in order.
 	Steps []Step `json:"steps"`
 
-	role     *Role     // desired role of a create or update
-	provider *Provider // desired provider of a create or update
+	role     *Role          // desired role of a create or update
+	provider *Provider      // desired provider of a create or update
+	policy   *ManagedPolicy // desired managed policy of a create or update
 }
 
 // FieldChange is a changed attribute: a scalar with Old and New, or a set with
@@ -89,7 +94,7 @@ type FieldChange struct {
 
 // DocumentChange is a created, updated or deleted policy document.
 type DocumentChange struct {
-	// Policy is "trust" or the inline policy's name.
+	// Policy is "trust", the inline policy's name, or the managed policy's name.
 	Policy string `json:"policy"`
 	// Action is create, update or delete.
 	Action Action `json:"action"`
@@ -106,10 +111,10 @@ type DocumentChange struct {
 type Step struct {
 	// Op is the IAM action, such as CreateRole or UpdateAssumeRolePolicy.
 	Op string `json:"op"`
-	// Target is the role's name or the provider's URL.
+	// Target is the role's or policy's name, or the provider's URL.
 	Target string `json:"target"`
 	// Detail names what the call changes in the target: a policy name or ARN, a
-	// client ID, tag keys.
+	// client ID, tag keys, a policy version.
 	Detail string `json:"detail,omitempty"`
 
 	input any // the SDK input, such as *iam.CreateRoleInput
@@ -166,9 +171,17 @@ func (p *Plan) Steps() []Step {
 // canonical form, so a document IAM returns reordered or with one-element lists
 // for strings is no change. Entities that carry keyless:managed = desired.Name and
 // that desired no longer has are deleted; a desired entity that exists without that
-// tag, or with a role path other than the desired one, is a *ConflictError naming
-// it. Thumbprints are compared only when desired lists some (IAM computes its own
-// otherwise). desired must have its account and resolved trust policies.
+// tag, or with a role or policy path (or policy description) other than the
+// desired one, is a *ConflictError naming it. Thumbprints are compared only when
+// desired lists some (IAM computes its own otherwise; see
+// [State.ResolveThumbprints]). desired must have its account and resolved trust
+// policies.
+//
+// A customer managed policy whose document changed gets a new default version
+// (CreatePolicyVersion); when it has IAM's 5 versions already, its oldest
+// non-default version is deleted first. A policy is created before the roles that
+// attach it and deleted (its non-default versions first) after the roles that
+// detach it.
 func NewPlan(desired, actual *State) (*Plan, error) {
 	if desired.Account == "" {
 		return nil, errors.New("plan: the desired state has no account: call State.WithAccount with the account of the credentials")
@@ -256,14 +269,139 @@ func NewPlan(desired, actual *State) (*Plan, error) {
 			roleDeletes = append(roleDeletes, deleteRole(a))
 		}
 	}
+	actualPolicies := map[string]*ManagedPolicy{}
+	for i := range actual.Policies {
+		actualPolicies[actual.Policies[i].Name] = &actual.Policies[i]
+	}
+	desiredPolicies := map[string]bool{}
+	var policyChanges, policyDeletes []Change
+	for i := range desired.Policies {
+		d := &desired.Policies[i]
+		desiredPolicies[d.Name] = true
+		a := actualPolicies[d.Name]
+		switch {
+		case a == nil:
+			c, err := createPolicy(d)
+			if err != nil {
+				return nil, err
+			}
+			policyChanges = append(policyChanges, c)
+		case !owned(a.Tags):
+			conflicts = append(conflicts, notOwned("policy", d.Name, a.Tags))
+		case a.Path != d.Path:
+			conflicts = append(conflicts, fmt.Sprintf("policy %s has path %s in IAM and %s in the config: IAM cannot move a policy; set its path back to %s, or delete the policy so that apply creates it again", d.Name, a.Path, d.Path, a.Path))
+		case a.Description != d.Description:
+			conflicts = append(conflicts, fmt.Sprintf("policy %s has description %q in IAM and %q in the config: IAM cannot change a managed policy's description; set it back, or delete the policy so that apply creates it again", d.Name, a.Description, d.Description))
+		default:
+			c, ok, err := updatePolicy(d, a)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				policyChanges = append(policyChanges, c)
+			}
+		}
+	}
+	for i := range actual.Policies {
+		a := &actual.Policies[i]
+		if !desiredPolicies[a.Name] && owned(a.Tags) {
+			policyDeletes = append(policyDeletes, deletePolicy(a))
+		}
+	}
 	if len(conflicts) > 0 {
 		return nil, &ConflictError{Problems: conflicts}
 	}
 	p.Changes = append(p.Changes, providerChanges...)
+	p.Changes = append(p.Changes, policyChanges...)
 	p.Changes = append(p.Changes, roleChanges...)
 	p.Changes = append(p.Changes, roleDeletes...)
+	p.Changes = append(p.Changes, policyDeletes...)
 	p.Changes = append(p.Changes, providerDeletes...)
 	return p, nil
+}
+
+// createPolicy creates a customer managed policy (its version v1).
+func createPolicy(d *ManagedPolicy) (Change, error) {
+	in := &iam.CreatePolicyInput{
+		PolicyName:     aws.String(d.Name),
+		Path:           aws.String(d.Path),
+		PolicyDocument: aws.String(string(d.Document)),
+		Tags:           iamTags(d.Tags),
+	}
+	if d.Description != "" {
+		in.Description = aws.String(d.Description)
+	}
+	c := Change{Action: ActionCreate, Kind: KindPolicy, Name: d.Name, ARN: d.ARN, policy: d,
+		Steps: []Step{{Op: "CreatePolicy", Target: d.Name, input: in}}}
+	c.Fields = append(c.Fields, FieldChange{Field: "path", New: d.Path})
+	if d.Description != "" {
+		c.Fields = append(c.Fields, FieldChange{Field: "description", New: d.Description})
+	}
+	c.Fields = append(c.Fields, FieldChange{Field: "tags", Added: tagStrings(d.Tags)})
+	dc, err := documentChange(d.Name, "", d.Document)
+	if err != nil {
+		return Change{}, fmt.Errorf("policy %s: %w", d.Name, err)
+	}
+	c.Documents = append(c.Documents, dc)
+	return c, nil
+}
+
+// updatePolicy gives a managed policy a new default version when its document
+// changed, deleting the oldest non-default version first when IAM's 5 exist, and
+// sets and removes tags.
+func updatePolicy(d, a *ManagedPolicy) (Change, bool, error) {
+	c := Change{Action: ActionUpdate, Kind: KindPolicy, Name: d.Name, ARN: a.ARN, policy: d}
+	arnp := aws.String(a.ARN)
+	same, err := SameDocument(d.Document, a.Document)
+	if err != nil {
+		return Change{}, false, fmt.Errorf("policy %s: %w", d.Name, err)
+	}
+	if !same {
+		dc, err := documentChange(d.Name, a.Document, d.Document)
+		if err != nil {
+			return Change{}, false, fmt.Errorf("policy %s: %w", d.Name, err)
+		}
+		c.Documents = append(c.Documents, dc)
+		if len(a.Versions) >= MaxPolicyVersions {
+			for _, v := range a.Versions {
+				if !v.Default {
+					c.Steps = append(c.Steps, Step{Op: "DeletePolicyVersion", Target: d.Name, Detail: v.ID + ", the oldest of " + strconv.Itoa(len(a.Versions)),
+						input: &iam.DeletePolicyVersionInput{PolicyArn: arnp, VersionId: aws.String(v.ID)}})
+					break
+				}
+			}
+		}
+		c.Steps = append(c.Steps, Step{Op: "CreatePolicyVersion", Target: d.Name, Detail: "as the default",
+			input: &iam.CreatePolicyVersionInput{PolicyArn: arnp, PolicyDocument: aws.String(string(d.Document)), SetAsDefault: true}})
+	}
+	set, unset, field := diffTags(d.Tags, a.Tags)
+	if len(set)+len(unset) > 0 {
+		c.Fields = append(c.Fields, field)
+	}
+	if len(set) > 0 {
+		c.Steps = append(c.Steps, Step{Op: "TagPolicy", Target: d.Name, Detail: keys(set),
+			input: &iam.TagPolicyInput{PolicyArn: arnp, Tags: iamTags(set)}})
+	}
+	if len(unset) > 0 {
+		c.Steps = append(c.Steps, Step{Op: "UntagPolicy", Target: d.Name, Detail: strings.Join(unset, ", "),
+			input: &iam.UntagPolicyInput{PolicyArn: arnp, TagKeys: unset}})
+	}
+	return c, len(c.Steps) > 0, nil
+}
+
+// deletePolicy deletes a managed policy's non-default versions, as IAM requires,
+// then the policy.
+func deletePolicy(a *ManagedPolicy) Change {
+	c := Change{Action: ActionDelete, Kind: KindPolicy, Name: a.Name, ARN: a.ARN}
+	arnp := aws.String(a.ARN)
+	for _, v := range a.Versions {
+		if !v.Default {
+			c.Steps = append(c.Steps, Step{Op: "DeletePolicyVersion", Target: a.Name, Detail: v.ID,
+				input: &iam.DeletePolicyVersionInput{PolicyArn: arnp, VersionId: aws.String(v.ID)}})
+		}
+	}
+	c.Steps = append(c.Steps, Step{Op: "DeletePolicy", Target: a.Name, input: &iam.DeletePolicyInput{PolicyArn: arnp}})
+	return c
 }
 
 func iamTags(tags []Tag) []types.Tag {
@@ -764,7 +902,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 		}
 		for _, d := range c.Documents {
 			title := "trust policy"
-			if d.Policy != "trust" {
+			switch {
+			case c.Kind == KindPolicy:
+				title = "policy document"
+			case d.Policy != "trust":
 				title = "inline policy " + d.Policy
 			}
 			fmt.Fprintf(&b, "    %s %s:\n", actionMark[d.Action], title)
@@ -776,7 +917,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if len(p.Findings) > 0 {
 		b.WriteString("\nLint findings on the config's documents:\n")
 		for _, f := range p.Findings {
-			fmt.Fprintf(&b, "  %s  role %s, %s policy: %s [%s]", f.Severity, f.Role, policyLabel(f.Policy), f.Message, f.RuleID)
+			fmt.Fprintf(&b, "  %s  %s: %s [%s]", f.Severity, findingLabel(f), f.Message, f.RuleID)
 			if f.Fix != "" {
 				fmt.Fprintf(&b, "\n      fix: %s", f.Fix)
 			}
@@ -793,11 +934,16 @@ func (p *Plan) WriteText(w io.Writer) error {
 	return err
 }
 
-func policyLabel(name string) string {
-	if name == "trust" {
-		return "trust"
+// findingLabel names the document of a finding: "role R, trust policy", "role R,
+// inline policy P", or "managed policy P" (a finding with no role).
+func findingLabel(f Finding) string {
+	switch {
+	case f.Role == "":
+		return "managed policy " + f.Policy
+	case f.Policy == "trust":
+		return "role " + f.Role + ", trust policy"
 	}
-	return "inline " + name
+	return "role " + f.Role + ", inline policy " + f.Policy
 }
 
 func writeField(b *strings.Builder, f FieldChange, update bool) {

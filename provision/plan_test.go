@@ -5,9 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/keyless-dev/keyless/policy"
 )
 
 // baseConfig is the config the plan and apply tests start from: a GitHub provider
@@ -352,5 +356,186 @@ func TestNewPlanNeedsAccountAndResolvedTrust(t *testing.T) {
 	st, _ = st.WithAccount("123456789012")
 	if _, err := NewPlan(st, &State{}); err == nil || !strings.Contains(err.Error(), "Resolve") {
 		t.Errorf("a state with unresolved source_ips: err = %v, want one naming Resolve", err)
+	}
+}
+
+const extraPolicyARN = "arn:aws:iam::123456789012:policy/deploy-extra"
+
+// policyDoc is a managed policy document allowing action on everything.
+func policyDoc(action string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"` + action + `","Resource":"*"}]}`
+}
+
+// withPolicy is the desired state of baseConfig plus the customer managed policy
+// deploy-extra, as a CloudFormation template gives it, which deploy-web-production
+// attaches; edit changes the policy.
+func withPolicy(t *testing.T, doc string, edit func(*ManagedPolicy)) *State {
+	t.Helper()
+	st := desiredState(t, baseConfig)
+	mp := ManagedPolicy{Name: "deploy-extra", Path: "/", ARN: extraPolicyARN, Document: Document(doc), Tags: []Tag{{ManagedTagKey, "web"}}}
+	if edit != nil {
+		edit(&mp)
+	}
+	st.Policies = []ManagedPolicy{mp}
+	for i := range st.Roles {
+		if st.Roles[i].Name == "deploy-web-production" {
+			st.Roles[i].ManagedPolicyARNs = append(append([]string(nil), st.Roles[i].ManagedPolicyARNs...), mp.ARN)
+		}
+	}
+	return st
+}
+
+// fullSteps renders every step with its detail.
+func fullSteps(p *Plan) []string {
+	var out []string
+	for _, s := range p.Steps() {
+		out = append(out, s.String())
+	}
+	return out
+}
+
+// TestPlanPolicies plans customer managed policies against IAM holding baseConfig
+// and deploy-extra (version v1, attached to deploy-web-production) as applied
+// before: the IAM calls in order — a policy created before the role attaches it,
+// a changed document as a new default version (the oldest non-default version
+// deleted first when IAM's 5 exist), detached before deleted, its other versions
+// deleted before it — or the conflict; then applies the plan to the fake (which
+// refuses what IAM refuses: attaching a missing policy, a sixth version, deleting
+// an attached policy or one with versions) and plans again: nothing left to do.
+func TestPlanPolicies(t *testing.T) {
+	const prod = "deploy-web-production"
+	a, b := policyDoc("s3:GetObject"), policyDoc("s3:PutObject")
+	fiveVersions := func(def string) func(*testing.T, *fakeIAM) {
+		return func(t *testing.T, f *fakeIAM) {
+			p := f.policies[extraPolicyARN]
+			for i := 2; i <= 5; i++ {
+				p.versions = append(p.versions, fakeVersion{id: fmt.Sprintf("v%d", i), doc: policyDoc(fmt.Sprintf("s3:Get%d", i)), created: time.Unix(int64(1000+i), 0)})
+			}
+			p.lastVersion = 5
+			p.defaultID = def
+			p.version(def).doc = a
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		fresh   bool // IAM holds baseConfig only
+		seed    func(*testing.T, *fakeIAM)
+		desired func(*testing.T) *State
+		want    []string
+		wantErr string
+	}{
+		{name: "create", fresh: true, desired: func(t *testing.T) *State { return withPolicy(t, a, nil) },
+			want: []string{"CreatePolicy deploy-extra", "AttachRolePolicy " + prod + " (" + extraPolicyARN + ")"}},
+		{name: "no-change", desired: func(t *testing.T) *State { return withPolicy(t, a, nil) }},
+		{name: "encoded-and-reordered", seed: func(t *testing.T, f *fakeIAM) {
+			p := f.policies[extraPolicyARN]
+			p.versions[0].doc = reorder(t, p.versions[0].doc)
+		}, desired: func(t *testing.T) *State { return withPolicy(t, a, nil) }},
+		{name: "document-changed", desired: func(t *testing.T) *State { return withPolicy(t, b, nil) },
+			want: []string{"CreatePolicyVersion deploy-extra (as the default)"}},
+		{name: "five-versions", seed: fiveVersions("v3"), desired: func(t *testing.T) *State { return withPolicy(t, b, nil) },
+			want: []string{"DeletePolicyVersion deploy-extra (v1, the oldest of 5)", "CreatePolicyVersion deploy-extra (as the default)"}},
+		{name: "five-versions-oldest-default", seed: fiveVersions("v1"), desired: func(t *testing.T) *State { return withPolicy(t, b, nil) },
+			want: []string{"DeletePolicyVersion deploy-extra (v2, the oldest of 5)", "CreatePolicyVersion deploy-extra (as the default)"}},
+		{name: "tags-changed", desired: func(t *testing.T) *State {
+			return withPolicy(t, a, func(mp *ManagedPolicy) { mp.Tags = append(mp.Tags, Tag{"team", "web"}) })
+		}, want: []string{"TagPolicy deploy-extra (team)"}},
+		{name: "removed", seed: func(t *testing.T, f *fakeIAM) {
+			p := f.policies[extraPolicyARN]
+			p.versions = append(p.versions, fakeVersion{id: "v2", doc: b, created: time.Unix(1002, 0)})
+			p.defaultID, p.lastVersion = "v2", 2
+		}, desired: func(t *testing.T) *State { return desiredState(t, baseConfig) },
+			want: []string{"DetachRolePolicy " + prod + " (" + extraPolicyARN + ")", "DeletePolicyVersion deploy-extra (v1)", "DeletePolicy deploy-extra"}},
+		{name: "untagged-same-name", seed: func(t *testing.T, f *fakeIAM) {
+			f.policies[extraPolicyARN].tags = map[string]string{}
+		}, desired: func(t *testing.T) *State { return withPolicy(t, a, nil) },
+			wantErr: "policy deploy-extra already exists in IAM and has no keyless:managed tag"},
+		{name: "path-changed", desired: func(t *testing.T) *State {
+			return withPolicy(t, a, func(mp *ManagedPolicy) { mp.Path, mp.ARN = "/ci/", "arn:aws:iam::123456789012:policy/ci/deploy-extra" })
+		}, wantErr: "policy deploy-extra has path / in IAM and /ci/ in the config: IAM cannot move a policy"},
+		{name: "description-changed", desired: func(t *testing.T) *State {
+			return withPolicy(t, a, func(mp *ManagedPolicy) { mp.Description = "new" })
+		}, wantErr: `policy deploy-extra has description "" in IAM and "new" in the config: IAM cannot change a managed policy's description`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeIAM()
+			applyConfig(t, f, baseConfig)
+			if !tc.fresh {
+				p, err := planFor(t, f, withPolicy(t, a, nil))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Apply(context.Background(), f, p, ApplyOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.seed != nil {
+				tc.seed(t, f)
+			}
+			f.calls = nil
+			desired := tc.desired(t)
+			p, err := planFor(t, f, desired)
+			if tc.wantErr != "" {
+				var ce *ConflictError
+				if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want a *ConflictError with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fullSteps(p); !slices.Equal(got, tc.want) {
+				t.Fatalf("steps:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+			rep, err := Apply(context.Background(), f, p, ApplyOptions{Concurrency: 4})
+			if err != nil {
+				var b bytes.Buffer
+				rep.WriteText(&b)
+				t.Fatalf("Apply: %v\n%s", err, b.String())
+			}
+			if again, err := planFor(t, f, desired); err != nil || !again.Empty() {
+				t.Errorf("the plan after apply: %v, steps %v; want none", err, fullSteps(again))
+			}
+			if len(desired.Policies) == 0 {
+				if f.policies[extraPolicyARN] != nil {
+					t.Error("deploy-extra is still in IAM")
+				}
+				return
+			}
+			fp := f.policies[extraPolicyARN]
+			if same, _ := SameDocument(Document(fp.version(fp.defaultID).doc), desired.Policies[0].Document); !same || len(fp.versions) > MaxPolicyVersions {
+				t.Errorf("IAM holds default %s of %d versions: %s", fp.defaultID, len(fp.versions), fp.version(fp.defaultID).doc)
+			}
+		})
+	}
+}
+
+// TestPlanPolicyText checks how a plan shows a managed policy: the created policy
+// with its document, its lint findings labelled with the policy's name, and the
+// summary.
+func TestPlanPolicyText(t *testing.T) {
+	f := newFakeIAM()
+	applyConfig(t, f, baseConfig)
+	desired := withPolicy(t, policyDoc("s3:GetObject"), nil)
+	desired.Findings = append(desired.Findings, Finding{Policy: "deploy-extra", Finding: policy.Finding{Severity: policy.SeverityWarning, RuleID: "r", Message: "m"}})
+	p, err := planFor(t, f, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"+ create policy deploy-extra\n    " + extraPolicyARN + "\n    path: /\n    tags:\n      + keyless:managed=web\n    + policy document:\n      + {",
+		"~ update role deploy-web-production",
+		"      + " + extraPolicyARN,
+		"warning  managed policy deploy-extra: m [r]",
+		"Plan: 1 to create, 1 to update, 0 to delete (2 IAM calls).",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plan text lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -29,6 +29,7 @@ const (
 	MaxThumbprintsPerProvider     = 5     // thumbprints of an OIDC provider
 	MaxRoleNameLength             = 64    // a role name
 	MaxPathLength                 = 512   // a role path
+	MaxPolicyVersions             = 5     // versions of a customer managed policy
 )
 
 func (q Quotas) trust() int {
@@ -66,8 +67,9 @@ func (e *QuotaError) Error() string {
 	return fmt.Sprintf("the plan exceeds %d IAM quota(s); nothing was changed:\n  %s", len(e.Violations), strings.Join(e.Violations, "\n  "))
 }
 
-// CheckQuotas checks every provider and role a plan creates or updates against
-// IAM's quotas and returns a *QuotaError listing every violation, or nil.
+// CheckQuotas checks every provider, role and customer managed policy a plan
+// creates or updates against IAM's quotas and returns a *QuotaError listing every
+// violation, or nil.
 func CheckQuotas(p *Plan, q Quotas) error {
 	if err := q.Validate(); err != nil {
 		return err
@@ -80,6 +82,11 @@ func CheckQuotas(p *Plan, q Quotas) error {
 			}
 			if n := len(d.Thumbprints); n > MaxThumbprintsPerProvider {
 				v = append(v, fmt.Sprintf("provider %s has %d thumbprints; IAM allows %d per provider: list fewer", d.URL, n, MaxThumbprintsPerProvider))
+			}
+		}
+		if mp := c.policy; mp != nil {
+			if n := policy.Size([]byte(mp.Document), policy.KindIdentity); n > policy.MaxManagedPolicySize {
+				v = append(v, fmt.Sprintf("policy %s: the document has %d characters (whitespace not counted); IAM allows %d per managed policy, a quota that cannot be raised: split it into several policies", mp.Name, n, policy.MaxManagedPolicySize))
 			}
 		}
 		d := c.role

@@ -21,10 +21,15 @@ func newApplyCmd(s Streams) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "apply",
-		Short: "Create, update and delete IAM providers and roles to match keyless.yaml",
-		Long: `Plan as "keyless plan" does, print the plan, ask for "yes", and carry it out in
-dependency order: providers before the roles that trust them, each role before its
-policies and attachments, deletions last. A second apply changes nothing.
+		Short: "Create, update and delete IAM providers, roles and policies to match keyless.yaml or a CloudFormation template",
+		Long: `Plan as "keyless plan" does (from keyless.yaml, or from a CloudFormation template
+with --cloudformation TEMPLATE --parameter KEY=VALUE... [--stack-name NAME]), print
+the plan, ask for "yes", and carry it out in dependency order: providers before the
+roles that trust them, customer managed policies before the roles that attach them,
+each role before its policies and attachments, deletions last (a policy after the
+roles that detach it). A changed managed policy gets a new default version; when it
+has IAM's 5 versions, its oldest non-default version is deleted first. A second
+apply changes nothing.
 
 apply never touches or deletes what it did not create: only entities tagged
 keyless:managed with the config's name are changed or deleted, and an existing
@@ -46,7 +51,8 @@ Without --auto-approve, apply asks on the terminal; when standard input is not a
 terminal (CI) it refuses unless --auto-approve is given.`,
 		Example: `  . .keyless/env && keyless apply
   keyless apply -f ci/aws.yaml --auto-approve
-  keyless apply --auto-approve --trust-policy-quota 4096`,
+  keyless apply --auto-approve --trust-policy-quota 4096
+  keyless apply --auto-approve --cloudformation bitbucket-oidc.yaml --parameter WorkspaceName=acme --parameter RoleName=deploy`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +20,10 @@ import (
 	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/awsconfig"
 	"github.com/keyless-dev/keyless/ipranges"
+	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/provision"
+	"github.com/keyless-dev/keyless/provision/cloudformation"
+	"github.com/keyless-dev/keyless/thumbprint"
 )
 
 // provisionFlags are the flags plan and apply share.
@@ -26,13 +32,80 @@ type provisionFlags struct {
 	ipRangesFile string
 	ipRangesURL  string
 	concurrency  int
+	caBundle     string
+	template     templateFlags
+	fs           *pflag.FlagSet
 }
 
 func (f *provisionFlags) register(fs *pflag.FlagSet) {
+	f.fs = fs
 	fs.StringVarP(&f.file, "file", "f", "keyless.yaml", "the config to plan")
 	fs.StringVar(&f.ipRangesFile, "ip-ranges-file", "", "resolve source_ips: "+provision.RefBitbucketEgress+" from FILE, a saved copy of Atlassian's IP-range feed, instead of fetching it")
 	fs.StringVar(&f.ipRangesURL, "ip-ranges-url", ipranges.DefaultURL, "URL of Atlassian's IP-range feed")
 	fs.IntVar(&f.concurrency, "concurrency", provision.DefaultConcurrency, "IAM calls in flight at once")
+	fs.StringVar(&f.caBundle, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "extra PEM CA bundle to trust when computing \"thumbprints: auto\" (default $KEYLESS_CA_BUNDLE)")
+	f.template.register(fs, "plan")
+}
+
+// templateFlags select a CloudFormation template as the desired state: plan,
+// apply and policy lint share them.
+type templateFlags struct {
+	file       string
+	parameters []string
+	stackName  string
+}
+
+func (t *templateFlags) register(fs *pflag.FlagSet, verb string) {
+	fs.StringVar(&t.file, "cloudformation", "", verb+" the IAM resources of the CloudFormation template FILE (YAML or JSON) instead of keyless.yaml")
+	fs.StringArrayVar(&t.parameters, "parameter", nil, "a template parameter, KEY=VALUE (repeatable); parameters not given take their defaults")
+	fs.StringVar(&t.stackName, "stack-name", "", "the stack name (AWS::StackName, and the keyless:managed tag of everything the template creates); default: the template's file name without extension")
+}
+
+// check refuses template flags without --cloudformation.
+func (t *templateFlags) check() error {
+	if t.file == "" && (len(t.parameters) > 0 || t.stackName != "") {
+		return errors.New("--parameter and --stack-name go with --cloudformation TEMPLATE: name the template")
+	}
+	return nil
+}
+
+// options returns the template's stack-level inputs but the account, partition
+// and region: the parameters and the stack name (the template's base name without
+// extension when --stack-name is not given).
+func (t *templateFlags) options() (cloudformation.Options, error) {
+	opts := cloudformation.Options{Parameters: map[string]string{}, StackName: t.stackName}
+	for _, kv := range t.parameters {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return opts, fmt.Errorf("--parameter %q: write KEY=VALUE, such as --parameter RoleName=deploy", kv)
+		}
+		if _, dup := opts.Parameters[k]; dup {
+			return opts, fmt.Errorf("--parameter %s is given twice: give each parameter once", k)
+		}
+		opts.Parameters[k] = v
+	}
+	if opts.StackName == "" {
+		base := filepath.Base(t.file)
+		opts.StackName = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	return opts, nil
+}
+
+// read reads the template's IAM resources with opts completed by options.
+func (t *templateFlags) read(opts cloudformation.Options) (*provision.State, error) {
+	data, err := os.ReadFile(t.file)
+	if err != nil {
+		return nil, fmt.Errorf("read the CloudFormation template: %w", err)
+	}
+	st, err := cloudformation.Read(data, opts)
+	if err != nil {
+		hint := ""
+		if t.stackName == "" && strings.HasPrefix(err.Error(), "stack name ") {
+			hint = " (the default is the template's file name without extension: pass --stack-name NAME)"
+		}
+		return nil, fmt.Errorf("%s: %w%s", t.file, err, hint)
+	}
+	return st, nil
 }
 
 const planLong = `Read the account's IAM through the IAM API and compare it with the config: the
@@ -46,14 +119,25 @@ the config no longer has them; an entity of the same name without that tag is an
 error that names it, never adopted silently. The policy linter runs on every
 generated document and its findings are shown.
 
+With --cloudformation TEMPLATE, the desired state is the IAM resources of an
+existing CloudFormation template instead (AWS::IAM::OIDCProvider, Role,
+ManagedPolicy, Policy and RolePolicy), resolved as CloudFormation would for one
+stack: --parameter KEY=VALUE for each parameter without a default, --stack-name
+for AWS::StackName (default: the template's file name without extension). The
+stack name is the keyless:managed tag of everything the template creates, so two
+stacks never touch each other's entities.
+
 Credentials and endpoint come from the AWS SDK's usual sources (environment,
 profile, SSO; AWS_ENDPOINT_URL), or, with none of your own, from the root
 credentials of a sourced keyless up env file (. .keyless/env). The account and
 partition are those of the credentials (sts:GetCallerIdentity); a config that
 names another account is refused. source_ips: atlassian:bitbucket is resolved from
 Atlassian's feed (--ip-ranges-file for a saved copy), so a change of the feed's
-ranges shows as a trust policy change. "thumbprints: auto" leaves the thumbprints
-to IAM, which computes them when it creates a provider.
+ranges shows as a trust policy change. "thumbprints: auto" is computed as
+"keyless thumbprint" does (trusting the system roots and --ca-bundle, default
+$KEYLESS_CA_BUNDLE; an issuer keyless up serves under a production URL, named in
+KEYLESS_ISSUER_ALIASES, is thumbprinted at its local issuer), so apply sets the
+thumbprints and plan shows when they change.
 
 Exit status: 0 when nothing would change, 2 when something would (like terraform
 plan -detailed-exitcode), 1 on error.`
@@ -66,11 +150,12 @@ func newPlanCmd(s Streams) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "plan",
-		Short: "Show what apply would change in IAM to match keyless.yaml",
+		Short: "Show what apply would change in IAM to match keyless.yaml or a CloudFormation template",
 		Long:  planLong,
 		Example: `  . .keyless/env && keyless plan
   keyless plan -f ci/aws.yaml --output json
-  keyless plan --ip-ranges-file ip-ranges.json`,
+  keyless plan --ip-ranges-file ip-ranges.json
+  keyless plan --cloudformation bitbucket-oidc.yaml --parameter WorkspaceName=acme --parameter RoleName=deploy`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -102,10 +187,41 @@ func newPlanCmd(s Streams) *cobra.Command {
 	return cmd
 }
 
-// loadDesired returns the desired state the file describes. keyless.yaml is the
-// one source today; other readers that return a *provision.State (such as a
-// CloudFormation template reader) plug in here, chosen by the file.
-func loadDesired(path string) (*provision.State, error) {
+// caller is the account, partition and region of the AWS credentials.
+type caller struct {
+	account, partition, region string
+	arn                        arn.ARN
+}
+
+// loadDesired returns the desired state bound to the caller's account: the IAM
+// resources of the CloudFormation template of --cloudformation, read with the
+// caller's account, partition and region, or keyless.yaml (-f), whose partition
+// must be the caller's. Nothing is resolved yet (see makePlan).
+func loadDesired(f provisionFlags, c caller) (*provision.State, error) {
+	if f.template.file != "" {
+		opts, err := f.template.options()
+		if err != nil {
+			return nil, err
+		}
+		opts.Account, opts.Partition, opts.Region = c.account, c.partition, c.region
+		return f.template.read(opts)
+	}
+	desired, err := loadConfig(f.file)
+	if err != nil {
+		return nil, err
+	}
+	if c.partition != desired.Partition {
+		return nil, fmt.Errorf("%s is for partition %s, but the credentials are in partition %s (%s): set partition: %s, or use credentials of the other partition", f.file, desired.Partition, c.partition, c.arn, c.partition)
+	}
+	if desired, err = desired.WithAccount(c.account); err != nil {
+		return nil, fmt.Errorf("%s: %w: use credentials of that account, or change account in the config", f.file, err)
+	}
+	return desired, nil
+}
+
+// loadConfig returns the desired state keyless.yaml describes, ARNs carrying
+// provision.AccountPlaceholder unless it names its account.
+func loadConfig(path string) (*provision.State, error) {
 	spec, err := provision.Load(path)
 	if err != nil {
 		return nil, err
@@ -113,11 +229,32 @@ func loadDesired(path string) (*provision.State, error) {
 	return provision.Desired(spec)
 }
 
+// checkSource refuses contradictory flags and checks what can be checked before
+// the credentials are: keyless.yaml is loaded (and dropped), the template's
+// parameters parsed.
+func (f provisionFlags) checkSource() error {
+	if err := f.template.check(); err != nil {
+		return err
+	}
+	if f.template.file == "" {
+		_, err := loadConfig(f.file)
+		return err
+	}
+	if f.fs != nil && f.fs.Changed("file") {
+		return fmt.Errorf("-f %s and --cloudformation %s name two desired states: give one", f.file, f.template.file)
+	}
+	if _, err := os.Stat(f.template.file); err != nil {
+		return fmt.Errorf("read the CloudFormation template: %w", err)
+	}
+	_, err := f.template.options()
+	return err
+}
+
 // makePlan loads the desired state, binds it to the account and partition of the
-// AWS credentials, resolves its IP-range references, reads IAM and plans.
+// AWS credentials, resolves its IP-range references and "thumbprints: auto",
+// reads IAM and plans.
 func makePlan(ctx context.Context, f provisionFlags) (*provision.Plan, *iam.Client, error) {
-	desired, err := loadDesired(f.file)
-	if err != nil {
+	if err := f.checkSource(); err != nil {
 		return nil, nil, err
 	}
 	cfg, err := awsconfig.Load(ctx, os.Getenv)
@@ -128,18 +265,21 @@ func makePlan(ctx context.Context, f provisionFlags) (*provision.Plan, *iam.Clie
 	if err != nil {
 		return nil, nil, fmt.Errorf("find the account with sts:GetCallerIdentity: %w", err)
 	}
-	caller, err := arn.Parse(aws.ToString(id.Arn))
+	callerARN, err := arn.Parse(aws.ToString(id.Arn))
 	if err != nil {
 		return nil, nil, fmt.Errorf("sts:GetCallerIdentity: %w", err)
 	}
-	if caller.Partition() != desired.Partition {
-		return nil, nil, fmt.Errorf("%s is for partition %s, but the credentials are in partition %s (%s): set partition: %s, or use credentials of the other partition", f.file, desired.Partition, caller.Partition(), caller, caller.Partition())
-	}
-	if desired, err = desired.WithAccount(aws.ToString(id.Account)); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w: use credentials of that account, or change account in the config", f.file, err)
+	desired, err := loadDesired(f, caller{account: aws.ToString(id.Account), partition: callerARN.Partition(), region: cfg.Region, arn: callerARN})
+	if err != nil {
+		return nil, nil, err
 	}
 	if desired.Pending() {
 		if desired, err = desired.Resolve(ctx, feedRanges{file: f.ipRangesFile, url: f.ipRangesURL}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if desired.AutoThumbprints() {
+		if desired, err = desired.ResolveThumbprints(ctx, issuerThumbprints(f.caBundle)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -153,6 +293,32 @@ func makePlan(ctx context.Context, f provisionFlags) (*provision.Plan, *iam.Clie
 		return nil, nil, err
 	}
 	return plan, client, nil
+}
+
+// issuerThumbprints computes an issuer's thumbprints as "keyless thumbprint"
+// does: with the system roots plus the CA bundle caFile, and at the local issuer
+// for an issuer keyless up serves under a production URL (KEYLESS_ISSUER_ALIASES),
+// never at the real host.
+func issuerThumbprints(caFile string) provision.ThumbprintFunc {
+	return func(ctx context.Context, issuer string) ([]string, error) {
+		pool, err := certPool(caFile)
+		if err != nil {
+			return nil, err
+		}
+		local, err := localIssuer(issuer, os.Getenv(oidc.AliasesEnv))
+		if err != nil {
+			return nil, err
+		}
+		res, err := thumbprint.Get(ctx, local, thumbprint.Config{RootCAs: pool})
+		if err != nil {
+			var ve *tls.CertificateVerificationError
+			if errors.As(err, &ve) {
+				return nil, fmt.Errorf("%w: pass the issuer's CA with --ca-bundle FILE, or list the thumbprints in the config", err)
+			}
+			return nil, err
+		}
+		return res.Thumbprints(), nil
+	}
 }
 
 // feedRanges is provision.IPRanges over Atlassian's feed: a saved copy (file) or

@@ -178,9 +178,12 @@ invalid. --output json writes one JSON object per file:
 }
 
 func newPolicyLintCmd(s Streams) *cobra.Command {
-	var kind, format string
+	var (
+		kind, format string
+		template     templateFlags
+	)
 	cmd := &cobra.Command{
-		Use:   "lint FILE...",
+		Use:   "lint FILE... | --cloudformation TEMPLATE [--parameter KEY=VALUE]...",
 		Short: "Find dangerous or ineffective constructs in policies",
 		Long: `Lint a policy document. Trust policies that trust an OIDC provider are checked for a
 missing sub condition (any repository on the issuer could assume the role), a missing
@@ -189,21 +192,45 @@ policies for "*" on "*" and iam:PassRole on "*"; every policy for wildcards insi
 StringEquals and ForAllValues in an Allow. FILE may be a glob pattern (quote it) or -
 for standard input; every file is linted. --format json writes one {"file", "findings"}
 object per file; sarif writes one log for all. Exits 1 when a finding has severity
-error.`,
+error.
+
+With --cloudformation TEMPLATE, lint every policy document of the template's IAM
+resources instead — each role's trust policy and inline policies (AWS::IAM::Role
+Policies, AWS::IAM::Policy, AWS::IAM::RolePolicy) and each AWS::IAM::ManagedPolicy —
+resolved as "keyless plan --cloudformation" resolves them (--parameter KEY=VALUE for
+each parameter without a default; ARNs carry <account-id>), each reported as
+"TEMPLATE: role NAME, trust policy" and so on.`,
 		Example: `  keyless policy lint trust.json
   keyless policy lint --format json 'roles/*-trust.json'
-  keyless policy lint --kind identity --format sarif permissions.json > lint.sarif`,
+  keyless policy lint --kind identity --format sarif permissions.json > lint.sarif
+  keyless policy lint --cloudformation bitbucket-oidc.yaml --parameter WorkspaceName=acme --parameter RoleName=deploy`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
 			case "text", "json", "sarif":
 			default:
 				return fmt.Errorf("unknown --format %q (want text, json or sarif)", format)
 			}
+			if err := template.check(); err != nil {
+				return err
+			}
+			var linted []policy.FileFindings
+			if template.file != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("policy FILE arguments and --cloudformation %s: lint one or the other", template.file)
+				}
+				if kind != "" {
+					return errors.New("--kind does not go with --cloudformation: each document's kind is that of its resource")
+				}
+				var err error
+				if linted, err = lintTemplate(template); err != nil {
+					return err
+				}
+				return writeLint(s, format, linted, template.file)
+			}
 			files, err := policyFiles(args)
 			if err != nil {
 				return err
 			}
-			var linted []policy.FileFindings
 			for _, file := range files {
 				p, err := loadPolicy(s, file, kind)
 				if err != nil {
@@ -215,33 +242,91 @@ error.`,
 				}
 				linted = append(linted, policy.FileFindings{File: name, Findings: policy.Lint(p)})
 			}
-			if format == "sarif" {
-				if err := policy.WriteSARIFFiles(s.Out, linted); err != nil {
-					return err
-				}
-			}
-			failed := false
-			for _, ff := range linted {
-				switch format {
-				case "json":
-					err = policy.WriteFindingsJSON(s.Out, ff.File, ff.Findings)
-				case "text":
-					err = policy.WriteFindingsText(s.Out, ff.File, ff.Findings)
-				}
-				if err != nil {
-					return err
-				}
-				failed = failed || policy.HasErrors(ff.Findings)
-			}
-			if failed {
-				return &ExitError{Code: 1}
-			}
-			return nil
+			return writeLint(s, format, linted, "")
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or sarif")
 	cmd.Flags().StringVar(&kind, "kind", "", "policy kind: trust, identity or resource (also session, boundary; default: detected)")
+	template.register(cmd.Flags(), "lint")
 	return cmd
+}
+
+// writeLint writes the findings of the linted documents in format and returns an
+// *ExitError with status 1 when one has severity error. artifact, when not
+// empty, is the SARIF artifact of every document (the template they come from).
+func writeLint(s Streams, format string, linted []policy.FileFindings, artifact string) error {
+	if format == "sarif" {
+		files := linted
+		if artifact != "" {
+			files = make([]policy.FileFindings, len(linted))
+			for i, ff := range linted {
+				files[i] = policy.FileFindings{File: artifact, Findings: ff.Findings}
+			}
+		}
+		if err := policy.WriteSARIFFiles(s.Out, files); err != nil {
+			return err
+		}
+	}
+	failed := false
+	for _, ff := range linted {
+		var err error
+		switch format {
+		case "json":
+			err = policy.WriteFindingsJSON(s.Out, ff.File, ff.Findings)
+		case "text":
+			err = policy.WriteFindingsText(s.Out, ff.File, ff.Findings)
+		}
+		if err != nil {
+			return err
+		}
+		failed = failed || policy.HasErrors(ff.Findings)
+	}
+	if failed {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// lintTemplate reads a CloudFormation template's IAM resources (the reader lints
+// every document) and returns one entry per document, in the State's order — each
+// role's trust policy, then its inline policies, then the managed policies — named
+// "TEMPLATE: role NAME, trust policy", "…: role NAME, inline policy P" or "…:
+// managed policy P". Positions inside the resolved documents are dropped: they
+// are not positions in the template.
+func lintTemplate(t templateFlags) ([]policy.FileFindings, error) {
+	opts, err := t.options()
+	if err != nil {
+		return nil, err
+	}
+	opts.Region = os.Getenv("AWS_REGION")
+	if opts.Region == "" {
+		opts.Region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	st, err := t.read(opts)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ role, policy string }
+	byDoc := map[key][]policy.Finding{}
+	for _, f := range st.Findings {
+		pf := f.Finding
+		pf.Line, pf.Column = 0, 0
+		byDoc[key{f.Role, f.Policy}] = append(byDoc[key{f.Role, f.Policy}], pf)
+	}
+	var out []policy.FileFindings
+	add := func(k key, label string) {
+		out = append(out, policy.FileFindings{File: t.file + ": " + label, Findings: byDoc[k]})
+	}
+	for _, r := range st.Roles {
+		add(key{r.Name, "trust"}, "role "+r.Name+", trust policy")
+		for _, ip := range r.InlinePolicies {
+			add(key{r.Name, ip.Name}, "role "+r.Name+", inline policy "+ip.Name)
+		}
+	}
+	for _, mp := range st.Policies {
+		add(key{"", mp.Name}, "managed policy "+mp.Name)
+	}
+	return out, nil
 }
 
 func newPolicySimulateCmd(s Streams) *cobra.Command {

@@ -38,7 +38,7 @@ func newRenderCmd(s Streams) *cobra.Command {
 infrastructure as code, for teams that deploy IAM with their own tools:
 
   cloudformation  template.yaml: AWS::IAM::OIDCProvider and AWS::IAM::Role resources,
-                  a thumbprint parameter per provider, the ARNs as outputs
+                  a thumbprint parameter for each provider with thumbprints, the ARNs as outputs
   terraform       main.tf for hashicorp/aws 5.x: aws_iam_openid_connect_provider,
                   aws_iam_role, aws_iam_role_policy, aws_iam_role_policy_attachment
   cdk             a CDK app in plain JavaScript (app.js, package.json, cdk.json):

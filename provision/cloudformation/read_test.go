@@ -1,6 +1,7 @@
 package cloudformation
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"regexp"
@@ -295,5 +296,29 @@ func TestManagedTagAsRendered(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("role has %d keyless:managed tags, want 1: %+v", n, st.Roles[0].Tags)
+	}
+}
+
+// TestTrustPolicyOverTheDefaultQuota: a trust policy over IAM's default 2,048
+// characters is read (apply holds it to the account's quota, which can be raised
+// to 4,096); one over 4,096 is refused.
+func TestTrustPolicyOverTheDefaultQuota(t *testing.T) {
+	withIPs := func(n int) string {
+		var ips []string
+		for i := range n {
+			ips = append(ips, fmt.Sprintf("10.0.%d.%d/32", i/250, i%250))
+		}
+		return strings.Replace(roleTemplate(""), "Action: sts:AssumeRole}]",
+			"Action: sts:AssumeRole, Condition: {IpAddress: {aws:SourceIp: ["+strings.Join(ips, ", ")+"]}}}]", 1)
+	}
+	st, err := Read([]byte(withIPs(150)), Options{StackName: "stack"})
+	if err != nil {
+		t.Fatalf("a trust policy of about 3,000 characters: %v", err)
+	}
+	if n := len(st.Roles[0].TrustPolicy); n <= 2048 || n > 4096 {
+		t.Fatalf("trust policy has %d characters, want between 2,048 and 4,096", n)
+	}
+	if _, err := Read([]byte(withIPs(300)), Options{StackName: "stack"}); err == nil || !strings.Contains(err.Error(), "4096") {
+		t.Errorf("a trust policy over 4,096 characters: %v", err)
 	}
 }

@@ -466,7 +466,7 @@ func (r *reader) documents(d *roleDraft) ([]provision.Finding, error) {
 	if n == nil {
 		return nil, errAt(res.path+".Properties", propsNode(res), "AssumeRolePolicyDocument is required")
 	}
-	doc, p, err := r.document(n, path, policy.KindTrust, 0)
+	doc, p, err := r.document(n, path, policy.KindTrust, provision.MaxTrustPolicyChars) // apply holds it to the account's quota
 	if err != nil {
 		return nil, err
 	}
