@@ -143,6 +143,12 @@ func Policy(partition, account, path, name string) ARN {
 	return iam(partition, account, "policy"+pathName(path, name))
 }
 
+// InstanceProfile returns arn:PARTITION:iam::ACCOUNT:instance-profile/PATH/NAME,
+// with path and partition as for Role.
+func InstanceProfile(partition, account, path, name string) ARN {
+	return iam(partition, account, "instance-profile"+pathName(path, name))
+}
+
 // OIDCProvider returns arn:PARTITION:iam::ACCOUNT:oidc-provider/URL, where url is
 // the provider URL without its scheme (host[:port][/path]); an empty partition is
 // DefaultPartition.

@@ -111,6 +111,7 @@ func TestConstructors(t *testing.T) {
 		{"OIDC provider", arn.OIDCProvider("aws", "000000000000", "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"),
 			"arn:aws:iam::000000000000:oidc-provider/api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc", "oidc-provider", "/api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/", "oidc"},
 		{"OIDC provider with a port", arn.OIDCProvider("", "000000000000", "127.0.0.1:8400"), "arn:aws:iam::000000000000:oidc-provider/127.0.0.1:8400", "oidc-provider", "/", "127.0.0.1:8400"},
+		{"instance profile", arn.InstanceProfile("aws", "000000000000", "/ci/", "web"), "arn:aws:iam::000000000000:instance-profile/ci/web", "instance-profile", "/ci/", "web"},
 		{"root", arn.Root("aws", "000000000000"), "arn:aws:iam::000000000000:root", "root", "", ""},
 		{"root in aws-cn", arn.Root("aws-cn", "000000000000"), "arn:aws-cn:iam::000000000000:root", "root", "", ""},
 		{"assumed role", arn.AssumedRole("aws", "123456789012", "deploy", "bitbucket-42"), "arn:aws:sts::123456789012:assumed-role/deploy/bitbucket-42", "assumed-role", "/deploy/", "bitbucket-42"},

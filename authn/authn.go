@@ -15,6 +15,8 @@ import (
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/session"
 	"github.com/keyless-dev/keyless/store"
+
+	"github.com/keyless-dev/keyless/arn"
 )
 
 // Kind is the kind of caller.
@@ -106,7 +108,7 @@ func (a *Authenticator) LookupCredential(ctx context.Context, accessKeyID, sessi
 			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 		}
 		return awsapi.Credential{SecretAccessKey: a.root.SecretAccessKey, Principal: &Principal{
-			Kind: Root, Account: a.account, ARN: "arn:aws:iam::" + a.account + ":root", UserID: a.account, AccessKeyID: accessKeyID,
+			Kind: Root, Account: a.account, ARN: arn.Root(arn.DefaultPartition, a.account).String(), UserID: a.account, AccessKeyID: accessKeyID,
 		}}, nil
 	case strings.HasPrefix(accessKeyID, session.AccessKeyPrefix):
 		return a.lookupSession(accessKeyID, sessionToken)

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/keyless-dev/keyless/atomicfile"
 )
 
 // Format is a way of handing credentials to the rest of a job.
@@ -195,37 +197,10 @@ func writeGitHubEnv(w io.Writer, vars [][2]string, getenv func(string) string) e
 // for the AWS_WEB_IDENTITY_TOKEN_FILE pattern. No newline follows the token: some
 // SDKs send the file's content as it is.
 func WriteTokenFile(path, token string) error {
-	if err := writeFileAtomic(path, []byte(token)); err != nil {
+	if err := atomicfile.Write(path, []byte(token), 0o600); err != nil {
 		return fmt.Errorf("write token file: %w", err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path (or the file it links to) through a temporary
-// file in the same directory, created with mode 0600.
-func writeFileAtomic(path string, data []byte) error {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target // keep a symlinked dotfile a symlink
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // AWSFiles returns the paths of the AWS config and shared credentials files:
@@ -329,7 +304,7 @@ func writeProfile(w io.Writer, c Credentials, opts OutputOptions) error {
 		if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
 			return fmt.Errorf("format aws-profile: %w", err)
 		}
-		if err := writeFileAtomic(f.path, data); err != nil {
+		if err := atomicfile.Write(f.path, data, 0o600); err != nil {
 			return fmt.Errorf("format aws-profile: write %s: %w", f.path, err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/keyless-dev/keyless/store"
+
+	"github.com/keyless-dev/keyless/arn"
 )
 
 // Instance profiles: containers of one role each, which keyless keeps so that
@@ -17,7 +19,7 @@ const maxRolesPerInstanceProfile = 1
 
 // instanceProfileARN is the ARN of an instance profile.
 func (s *Service) instanceProfileARN(path, name string) string {
-	return "arn:aws:iam::" + s.cfg.Account + ":instance-profile" + path + name
+	return arn.InstanceProfile(arn.DefaultPartition, s.cfg.Account, path, name).String()
 }
 
 func noSuchInstanceProfile(name string) error {

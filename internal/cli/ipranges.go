@@ -1,12 +1,8 @@
 package cli
 
 import (
-	"crypto/tls"
 	"fmt"
-	"net/http"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,23 +44,9 @@ The feed is fetched with a 30-second timeout and at most 16 MiB is read.`,
 			if err != nil {
 				return fmt.Errorf("ip-ranges: --format: %w", err)
 			}
-			var feed *ipranges.Feed
-			if file != "" {
-				in, err := os.Open(file)
-				if err != nil {
-					return fmt.Errorf("ip-ranges: %w", err)
-				}
-				defer in.Close()
-				if feed, err = ipranges.Read(in); err != nil {
-					return fmt.Errorf("ip-ranges: %s: %w", file, err)
-				}
-			} else {
-				tr := http.DefaultTransport.(*http.Transport).Clone()
-				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-				client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-				if feed, err = ipranges.Fetch(cmd.Context(), client, feedURL); err != nil {
-					return fmt.Errorf("ip-ranges: %w (without internet access, pass a saved copy of the feed with --file)", err)
-				}
+			feed, err := ipranges.Source{File: file, URL: feedURL}.Load(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("ip-ranges: %w", err)
 			}
 			product, direction := ipranges.ProductBitbucket, ipranges.DirectionEgress
 			ranges := feed.Select(product, direction, regions)

@@ -5,11 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -274,7 +272,7 @@ func makePlan(ctx context.Context, f provisionFlags) (*provision.Plan, *iam.Clie
 		return nil, nil, err
 	}
 	if desired.Pending() {
-		if desired, err = desired.Resolve(ctx, feedRanges{file: f.ipRangesFile, url: f.ipRangesURL}); err != nil {
+		if desired, err = desired.Resolve(ctx, ipranges.Source{File: f.ipRangesFile, URL: f.ipRangesURL}); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -321,34 +319,3 @@ func issuerThumbprints(caFile string) provision.ThumbprintFunc {
 	}
 }
 
-// feedRanges is provision.IPRanges over Atlassian's feed: a saved copy (file) or
-// the published one (url).
-type feedRanges struct{ file, url string }
-
-// BitbucketEgress returns the feed's Bitbucket egress ranges, every region.
-func (r feedRanges) BitbucketEgress(ctx context.Context) ([]string, error) {
-	var feed *ipranges.Feed
-	if r.file != "" {
-		in, err := os.Open(r.file)
-		if err != nil {
-			return nil, err
-		}
-		defer in.Close()
-		if feed, err = ipranges.Read(in); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.file, err)
-		}
-	} else {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-		var err error
-		if feed, err = ipranges.Fetch(ctx, client, r.url); err != nil {
-			return nil, fmt.Errorf("%w (without internet access, pass a saved copy of the feed with --ip-ranges-file)", err)
-		}
-	}
-	var out []string
-	for _, rg := range feed.Select(ipranges.ProductBitbucket, ipranges.DirectionEgress, nil) {
-		out = append(out, rg.Prefix.String())
-	}
-	return out, nil
-}

@@ -77,7 +77,7 @@ writes several files and needs -o DIR. The output depends only on the config.`,
 				return err
 			}
 			if st.Pending() {
-				if st, err = st.Resolve(cmd.Context(), feedRanges{file: ipFile, url: ipranges.DefaultURL}); err != nil {
+				if st, err = st.Resolve(cmd.Context(), ipranges.Source{File: ipFile}); err != nil {
 					return fmt.Errorf("render: %w", err)
 				}
 			}

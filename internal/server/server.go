@@ -35,6 +35,8 @@ import (
 	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/store/postgres"
 	"github.com/keyless-dev/keyless/store/sqlite"
+
+	"github.com/keyless-dev/keyless/atomicfile"
 )
 
 // Options configure Start. Zero values take defaults.
@@ -352,7 +354,7 @@ func (s *Server) Env() [][2]string {
 // writeEnv writes DIR/ca.pem and DIR/env (mode 0600) atomically. An env file others
 // could read is replaced all the same, with a warning: the secrets it held may be known.
 func (s *Server) writeEnv() error {
-	if err := writeFileAtomic(s.CAFile(), s.ca.CertPEM(), 0o644); err != nil {
+	if err := atomicfile.Write(s.CAFile(), s.ca.CertPEM(), 0o644); err != nil {
 		return err
 	}
 	envPath := filepath.Join(s.dataDir, "env")
@@ -365,7 +367,7 @@ func (s *Server) writeEnv() error {
 	for _, kv := range s.Env() {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
-	return writeFileAtomic(envPath, []byte(b.String()), 0o600)
+	return atomicfile.Write(envPath, []byte(b.String()), 0o600)
 }
 
 // Banner is the short text `keyless up` prints when ready.
@@ -674,29 +676,6 @@ func uuidOr(explicit, derived string) (string, error) {
 		return derived, nil
 	}
 	return issuer.NormalizeUUID("uuid", explicit)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // shellQuote quotes s for POSIX sh when it needs it.
