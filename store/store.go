@@ -2,6 +2,10 @@
 // sub-packages (sqlite, postgres); storetest holds the conformance suite every backend
 // must pass. Values are plain structs; secrets in them are already encrypted by the
 // caller, so a backend never sees plaintext key material.
+//
+// S3Store (s3.go) is a narrower interface of its own, the metadata of the local
+// S3 service, with its own conformance suite (storetest.RunS3); the SQL
+// backends implement both. Object bytes are not kept here but in package blob.
 package store
 
 import (

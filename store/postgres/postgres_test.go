@@ -40,6 +40,18 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestS3Conformance(t *testing.T) {
+	newSchema := schemas(t)
+	storetest.RunS3(t, func(t *testing.T) store.S3Store {
+		s, err := Open(t.Context(), newSchema(t))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
 func TestMigrations(t *testing.T) {
 	ctx := t.Context()
 	dsn := schemas(t)(t)

@@ -307,3 +307,25 @@ func TestNewDatabaseIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+func TestS3Conformance(t *testing.T) {
+	storetest.RunS3(t, func(t *testing.T) store.S3Store {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "keyless.db"))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
+func TestS3ConformanceMemory(t *testing.T) {
+	storetest.RunS3(t, func(t *testing.T) store.S3Store {
+		s, err := Open(t.Context(), Memory)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

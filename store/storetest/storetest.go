@@ -25,6 +25,8 @@
 //     exist fails with store.ErrNotFound.
 //   - Missing records give store.ErrNotFound; duplicate keys store.ErrAlreadyExists,
 //     both possibly wrapped.
+//
+// RunS3 (s3.go) is the suite of store.S3Store, the local S3 service's metadata.
 package storetest
 
 import (

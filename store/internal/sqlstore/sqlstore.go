@@ -20,6 +20,8 @@
 //     rows that reference it follow (ON UPDATE CASCADE). Deleting a user deletes its
 //     access keys; deleting a workspace or repository (not in the interface yet) would
 //     delete what is inside it.
+//   - S3 metadata (s3.go) follows the same rules; object keys are compared and
+//     ordered by their bytes, which is also the order of their code points.
 
 package sqlstore
 
@@ -211,6 +213,11 @@ var migrations = [][]string{
 			created_at BIGINT
 		)`,
 	},
+	// Version 3: the local S3 service's metadata (the bytes are in package
+	// blob). Keys sort by byte value: BINARY in SQLite, COLLATE "C" in
+	// PostgreSQL. Objects keep their bucket from being deleted; uploads and
+	// their parts go with their bucket.
+	s3Migration,
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A

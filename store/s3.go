@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotEmpty means a bucket still holds objects and cannot be deleted.
+var ErrNotEmpty = errors.New("not empty")
+
+// ObjectOwnershipBucketOwnerEnforced is S3's default object ownership (since
+// April 2023): ACLs are disabled and the bucket owner owns every object.
+// CreateBucket stores it when the bucket's ObjectOwnership is empty.
+const ObjectOwnershipBucketOwnerEnforced = "BucketOwnerEnforced"
+
+// S3Store keeps the metadata of the local S3 service: buckets, objects and
+// multipart uploads with their parts. The bytes of objects and parts live in a
+// blob.Store under the BlobID each record names; this interface never touches
+// them. Methods that drop a record return it, so that the caller can delete
+// its blob after the metadata change is committed.
+//
+// Conventions, beyond Store's (store/storetest checks them): keys are valid
+// UTF-8 without NUL (S3's rule; the service validates them), ordered by their
+// bytes; a bucket name is unique across accounts; creating an object, upload
+// or part whose bucket or upload is missing gives ErrNotFound; maps with no
+// entries read back as nil.
+type S3Store interface {
+	// Buckets, keyed by name.
+	CreateBucket(ctx context.Context, b Bucket) error
+	GetBucket(ctx context.Context, name string) (Bucket, error)
+	// ListBuckets returns all buckets (of every owner) ordered by name.
+	ListBuckets(ctx context.Context) ([]Bucket, error)
+	// UpdateBucket replaces a bucket with what fn returns, in a transaction;
+	// fn may not rename it (an error).
+	UpdateBucket(ctx context.Context, name string, fn func(Bucket) (Bucket, error)) error
+	// DeleteBucket deletes an empty bucket, with its multipart uploads in
+	// progress, and returns their parts; a bucket that holds objects gives
+	// ErrNotEmpty.
+	DeleteBucket(ctx context.Context, name string) ([]Part, error)
+
+	// PutObject creates or replaces the object o.Bucket/o.Key in a
+	// transaction that first passes the current object (nil when there is
+	// none) to cond, if cond is not nil; an error from cond aborts the write
+	// and is returned (wrapped). It returns the object it replaced, or nil.
+	PutObject(ctx context.Context, o Object, cond func(cur *Object) error) (*Object, error)
+	GetObject(ctx context.Context, bucket, key string) (Object, error)
+	// UpdateObject replaces an object with what fn returns, in a transaction
+	// (ACLs, tags); fn may not change its bucket or key (an error).
+	UpdateObject(ctx context.Context, bucket, key string, fn func(Object) (Object, error)) error
+	// DeleteObject deletes an object, if cond (when not nil) accepts it, and
+	// returns it; ErrNotFound if there is none.
+	DeleteObject(ctx context.Context, bucket, key string, cond func(cur Object) error) (Object, error)
+	// ScanObjects returns at most limit (> 0) objects of a bucket whose keys
+	// are in r, ordered by key: the primitive that package s3/listing builds
+	// ListObjects and ListObjectsV2 on. An unknown bucket has no objects.
+	ScanObjects(ctx context.Context, bucket string, r KeyRange, limit int) ([]Object, error)
+
+	// Multipart uploads, keyed by upload ID and addressed by bucket, key and
+	// upload ID: an upload under another bucket or key is not found.
+	CreateMultipartUpload(ctx context.Context, u MultipartUpload) error
+	GetMultipartUpload(ctx context.Context, bucket, key, uploadID string) (MultipartUpload, error)
+	// ListMultipartUploads returns a bucket's uploads in progress whose key
+	// has prefix, ordered by key, then initiation time, then upload ID.
+	ListMultipartUploads(ctx context.Context, bucket, prefix string) ([]MultipartUpload, error)
+	// PutPart creates or replaces part p.Number of upload p.UploadID and
+	// returns the part it replaced, or nil; ErrNotFound if the upload is gone.
+	PutPart(ctx context.Context, p Part) (*Part, error)
+	// ListParts returns an upload's parts ordered by number; none for an
+	// unknown upload.
+	ListParts(ctx context.Context, uploadID string) ([]Part, error)
+	// CompleteMultipartUpload, in one transaction, checks that the upload
+	// exists (ErrNotFound), runs cond on the current object as PutObject does,
+	// stores o as the object of the upload's bucket and key, and deletes the
+	// upload with its parts. It returns the object replaced (or nil) and all
+	// the parts the upload had, whose blobs the caller may now delete.
+	CompleteMultipartUpload(ctx context.Context, uploadID string, o Object, cond func(cur *Object) error) (*Object, []Part, error)
+	// AbortMultipartUpload deletes an upload with its parts and returns the
+	// parts; ErrNotFound if the upload is not there.
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) ([]Part, error)
+}
+
+// KeyRange selects object keys by byte order: those after From (from From on
+// when Inclusive) and before To; an empty To sets no upper bound.
+type KeyRange struct {
+	From      string
+	Inclusive bool
+	To        string
+}
+
+// Grantee is who an ACL grant is for: a canonical user (ID), a predefined
+// group (URI) or, in requests only, an e-mail address.
+type Grantee struct {
+	Type        string `json:"type"` // CanonicalUser, Group or AmazonCustomerByEmail
+	ID          string `json:"id,omitempty"`
+	DisplayName string `json:"display_name,omitempty"`
+	URI         string `json:"uri,omitempty"`
+	Email       string `json:"email,omitempty"`
+}
+
+// Grant is one entry of an S3 access control list.
+type Grant struct {
+	Grantee    Grantee `json:"grantee"`
+	Permission string  `json:"permission"` // FULL_CONTROL, READ, WRITE, READ_ACP, WRITE_ACP
+}
+
+// Bucket is an S3 bucket.
+type Bucket struct {
+	Name      string
+	Region    string
+	Owner     string // the owner's account ID
+	CreatedAt time.Time
+	// ObjectOwnership is BucketOwnerEnforced (stored when empty),
+	// BucketOwnerPreferred or ObjectWriter.
+	ObjectOwnership string
+	Policy          string  // the bucket policy, JSON as given; empty for none
+	ACL             []Grant // used when ObjectOwnership allows ACLs
+	Tags            []Tag
+	// Configurations are the bucket's other subresources (cors, website,
+	// lifecycle, versioning, encryption, publicAccessBlock, …) by name, each
+	// the document the service stores for it.
+	Configurations map[string]string
+}
+
+// ObjectHeaders are the attributes of an object that its writer sets: those
+// of PutObject, and of CreateMultipartUpload for the object it will complete.
+type ObjectHeaders struct {
+	ContentType        string
+	CacheControl       string
+	ContentEncoding    string
+	ContentDisposition string
+	ContentLanguage    string
+	Expires            string // the Expires header as given
+	StorageClass       string // STANDARD when empty, as S3 reports it
+	// Metadata is the user metadata: x-amz-meta-* headers by name without the
+	// prefix, lower case.
+	Metadata map[string]string
+	ACL      []Grant
+	Tags     []Tag
+}
+
+// Object is the metadata of one S3 object (unversioned: one per key).
+type Object struct {
+	Bucket       string
+	Key          string
+	Size         int64
+	ETag         string // without quotes: hex MD5, or hex MD5 of part MD5s and "-N"
+	LastModified time.Time
+	Owner        string // account ID
+	ObjectHeaders
+	// Checksums are the object's checksums by algorithm (CRC32, CRC32C,
+	// CRC64NVME, SHA1, SHA256), base64 as S3 reports them.
+	Checksums    map[string]string
+	ChecksumType string // FULL_OBJECT or COMPOSITE; empty without checksums
+	// PartSizes are the sizes of the parts of an object a multipart upload
+	// completed, in order (GetObject's partNumber); nil for other objects.
+	PartSizes []int64
+	BlobID    string // the blob holding the bytes
+}
+
+// MultipartUpload is an S3 multipart upload in progress.
+type MultipartUpload struct {
+	UploadID  string
+	Bucket    string
+	Key       string
+	Initiated time.Time
+	Initiator string // the ARN of the caller that created it
+	Owner     string // account ID
+	ObjectHeaders
+	ChecksumAlgorithm string
+	ChecksumType      string
+}
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	UploadID     string
+	Number       int // 1 to 10,000
+	Size         int64
+	ETag         string // without quotes
+	LastModified time.Time
+	Checksums    map[string]string
+	BlobID       string
+}
