@@ -70,11 +70,16 @@ type Auth struct {
 	// Presigned is true for query-string (presigned URL) authentication.
 	Presigned bool
 	// PayloadHash is the payload hash the signature covers: the hex SHA-256
-	// of the body, UnsignedPayload, or a STREAMING-* value that the S3
-	// handler must verify chunk by chunk itself.
+	// of the body, UnsignedPayload, or a STREAMING-* value; NewPayloadReader
+	// checks the body against it as it streams.
 	PayloadHash string
 	// SignedHeaders are the lower-case names of the signed headers.
 	SignedHeaders []string
+
+	// stream is what the chunk signatures of a signed streaming upload
+	// chain from, for NewPayloadReader; nil for other payload hashes. A
+	// pointer, so that printing an Auth never shows the signing key.
+	stream *streamSeed
 }
 
 // RequireService returns the SignatureDoesNotMatch error AWS sends when the
@@ -237,7 +242,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payload []byte) 
 	if !ok {
 		return nil, SignatureDoesNotMatch()
 	}
-	return &Auth{
+	auth := &Auth{
 		AccessKeyID:   sr.accessKeyID,
 		SessionToken:  sr.token,
 		Region:        sr.region,
@@ -247,7 +252,11 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payload []byte) 
 		Presigned:     sr.presigned,
 		PayloadHash:   payloadHash,
 		SignedHeaders: sr.signedHeaders,
-	}, nil
+	}
+	if payloadHash == StreamingSignedPayload || payloadHash == StreamingSignedPayloadTrailer {
+		auth.stream = &streamSeed{key: key, seed: want, dateStr: sr.dateStr, scope: sr.scope}
+	}
+	return auth, nil
 }
 
 var errNoLookup = errors.New("no CredentialLookup configured")
