@@ -318,4 +318,3 @@ func issuerThumbprints(caFile string) provision.ThumbprintFunc {
 		return res.Thumbprints(), nil
 	}
 }
-
