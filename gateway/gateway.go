@@ -1,7 +1,18 @@
-// Package gateway is the front door of the local AWS-compatible services: it reads and
-// limits the body, verifies SigV4 (or admits the unsigned STS actions), finds the
-// caller's source address, routes by the credential scope's service and writes the
-// AWS-shaped reply.
+// Package gateway is the front door of the local AWS-compatible services: it
+// verifies SigV4 (or admits the unsigned STS actions), finds the caller's source
+// address and routes by the credential scope's service.
+//
+// Query-protocol services (IAM, STS) get the parsed request, its body read and
+// limited by the gateway, and the gateway writes their AWS-shaped reply.
+// REST-protocol services (S3, CloudFront; see RESTService) get the verified
+// request itself, with a streaming body, and the Call in its context.
+//
+// With Config.Fallback set, the gateway is the server's front handler: a signed
+// request goes to the service its credential scope names, whatever its path, and a
+// request for a REST service's virtual host to that service; every other request
+// (keyless's own routes) goes to Fallback, which mounts Query for the Query
+// services. An unsigned request on the server's own host therefore never reaches
+// S3, so no bucket can shadow a keyless path.
 package gateway
 
 import (
@@ -54,13 +65,21 @@ type Config struct {
 	// Services by SigV4 service name ("sts", "iam"). The map must not change
 	// after New.
 	Services map[string]QueryService
+	// REST are the REST-protocol services by SigV4 service name ("s3",
+	// "cloudfront"). The map must not change after New.
+	REST map[string]*RESTService
+	// Fallback, if set, serves the requests that are for no REST service and
+	// carry no credential scope of an AWS service keyless does not serve: the
+	// server's own routes, one of which must mount Query. Nil: ServeHTTP serves
+	// every such request as a Query-protocol request.
+	Fallback http.Handler
 	// Verifier checks signatures; its Lookup must return *authn.Principal principals.
 	Verifier *awsapi.Verifier
 	// Authenticator records access key use; may be nil.
 	Authenticator *authn.Authenticator
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// MaxBody limits request bodies (default 1 MiB).
+	// MaxBody limits Query-protocol request bodies (default 1 MiB).
 	MaxBody int64
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -71,7 +90,9 @@ type Gateway struct {
 	cfg Config
 	// names are the keys of cfg.Services in order, for unsignedService.
 	names []string
-	ids   *awsapi.RequestIDs
+	// restNames are the keys of cfg.REST in order, for Host matching.
+	restNames []string
+	ids       *awsapi.RequestIDs
 }
 
 // New returns a Gateway.
@@ -90,13 +111,47 @@ func New(cfg Config) *Gateway {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	restNames := make([]string, 0, len(cfg.REST))
+	for name := range cfg.REST {
+		restNames = append(restNames, name)
+	}
+	slices.Sort(restNames)
 	// crypto/rand's Reader never fails (it never returns an error since Go 1.24).
 	ids, _ := awsapi.NewRequestIDs(rand.Reader)
-	return &Gateway{cfg: cfg, names: names, ids: ids}
+	return &Gateway{cfg: cfg, names: names, restNames: restNames, ids: ids}
 }
 
-// ServeHTTP handles one request.
+// ServeHTTP routes one request: to a REST service (by credential scope or Host),
+// else to Fallback when set, else as a Query-protocol request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name, svc := g.restRoute(r); svc != nil {
+		g.serveREST(w, r, name, svc)
+		return
+	}
+	if g.cfg.Fallback == nil {
+		g.serveQuery(w, r)
+		return
+	}
+	if service, _, scoped := awsapi.ParseScope(r); scoped && g.cfg.Services[service] == nil {
+		// Signed for an AWS service keyless does not serve: never one of keyless's
+		// own routes, whatever the path.
+		awsapi.WriteQueryError(w, awsapi.NamespaceSTS, g.ids.Next(), notServed(service))
+		return
+	}
+	g.cfg.Fallback.ServeHTTP(w, r)
+}
+
+// Query is the handler of the Query-protocol services alone, for Fallback to mount
+// (at "/").
+func (g *Gateway) Query() http.Handler { return http.HandlerFunc(g.serveQuery) }
+
+// notServed is the error for a credential scope naming a service keyless does not serve.
+func notServed(service string) *awsapi.Error {
+	return awsapi.NewError("UnrecognizedClientException", http.StatusBadRequest, "The service "+service+" is not served by keyless")
+}
+
+// serveQuery handles one Query-protocol request.
+func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 	reqID := g.ids.Next()
 	now := g.cfg.Now()
 	ns := awsapi.NamespaceSTS
@@ -135,7 +190,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if svc == nil {
-		awsapi.WriteQueryError(w, ns, reqID, awsapi.NewError("UnrecognizedClientException", http.StatusBadRequest, "The service "+sig.Service+" is not served by keyless"))
+		awsapi.WriteQueryError(w, ns, reqID, notServed(sig.Service))
 		return
 	}
 	p, _ := sig.Principal.(*authn.Principal)

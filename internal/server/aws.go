@@ -12,6 +12,7 @@ import (
 	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/awsapi"
+	"github.com/keyless-dev/keyless/cloudfront"
 	"github.com/keyless-dev/keyless/gateway"
 	"github.com/keyless-dev/keyless/iam"
 	"github.com/keyless-dev/keyless/issuer"
@@ -21,9 +22,12 @@ import (
 )
 
 // awsServices builds the AWS-compatible endpoint: SigV4 authentication, IAM and STS
-// behind one gateway, with audit events to the store. jwksMaxAge is how long the
-// issuer lets relying parties cache its keys.
-func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration) (http.Handler, error) {
+// (Query protocol) and CloudFront (REST) behind one gateway, with audit events to
+// the store. The gateway is the server's front handler: signed requests go to the
+// service their credential scope names, everything else to fallback (keyless's own
+// routes), which must mount the gateway's Query handler at "/". jwksMaxAge is how
+// long the issuer lets relying parties cache its keys.
+func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fallback http.Handler) (*gateway.Gateway, error) {
 	keyring, err := ensureSessionKeyring(ctx, s.st, s.box, s.now())
 	if err != nil {
 		return nil, err
@@ -56,8 +60,18 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration) (htt
 		Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, AllowPortInProviderURL: true,
 		OnChange: stsSvc.Invalidate, // a changed trust policy or provider applies at once
 	})
+	cf, err := s.newCloudFront(authorizer)
+	if err != nil {
+		return nil, err
+	}
 	return gateway.New(gateway.Config{
-		Services:       map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},
+		Services: map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},
+		REST: map[string]*gateway.RESTService{
+			// CloudFront reads and limits its own bodies (16 MiB) once the gateway
+			// has read them to check the signature.
+			"cloudfront": {Handler: cf, Namespace: cloudfront.Namespace, MaxSignedBody: 16 << 20},
+		},
+		Fallback:       fallback,
 		Verifier:       sigv4,
 		Authenticator:  authenticator,
 		TrustedProxies: s.proxies,

@@ -30,6 +30,9 @@ type Config struct {
 	Issuer IssuerConfig `json:"issuer"`
 	// Workspaces are registered at start, with their repositories and environments.
 	Workspaces []WorkspaceConfig `json:"workspaces,omitempty"`
+	// CloudFront configures the CloudFront API: the invalidation delay and the
+	// distributions that exist from the start.
+	CloudFront CloudFrontConfig `json:"cloudfront"`
 }
 
 // IssuerConfig configures the identity provider.

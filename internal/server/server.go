@@ -256,15 +256,18 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	})
 	issuerHandler := issuer.NewHandler(s.issuer, runners, s.log)
 	issuerHandler.Register(mux)
-	aws, err := s.awsServices(ctx, issuerHandler.JWKSMaxAge())
+	// The gateway is the front handler: it sends signed requests to the AWS
+	// service their credential scope names (whatever the path, so that no S3 bucket
+	// shadows keyless's routes) and everything else to mux.
+	gw, err := s.awsServices(ctx, issuerHandler.JWKSMaxAge(), mux)
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("POST /{$}", aws)
-	mux.Handle("GET /{$}", aws)
+	mux.Handle("POST /{$}", gw.Query())
+	mux.Handle("GET /{$}", gw.Query())
 
 	s.http = &http.Server{
-		Handler:           mux,
+		Handler:           gw,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -348,6 +351,10 @@ func (s *Server) Env() [][2]string {
 		{"KEYLESS_DATA", s.dataDir},
 		{"AWS_ENDPOINT_URL", s.endpoint},
 		{"AWS_ENDPOINT_URL_STS", s.endpoint},
+		{"AWS_ENDPOINT_URL_CLOUDFRONT", s.endpoint},
+		// S3 requests are routed by their credential scope like CloudFront's; the
+		// S3 service itself is not served yet (UnrecognizedClientException).
+		{"AWS_ENDPOINT_URL_S3", s.endpoint},
 	}
 }
 
