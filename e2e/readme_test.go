@@ -72,8 +72,10 @@ var readmeCommands = map[string]readmeCommand{
 	// Signing keys.
 	`keyless keys list`:                {stdout: "active"},
 	`keyless keys prepare --alg ES256`: {stdout: "prepared "},
-	`keyless keys activate --force`:    {stdout: "activated "},
-	`keyless keys list --output json`:  {stdout: `"ES256"`},
+	// --force would switch the signing key at once, before the relying parties
+	// here (this stack's own STS) have refetched the JWKS: the refusal is the example.
+	`keyless keys activate`:           {exit: 1, stderr: "lead time has not passed"},
+	`keyless keys list --output json`: {stdout: `"ES256"`},
 
 	// A pipeline step on the local stack.
 	`keyless exec --role-arn "$AWS_ROLE_ARN" -- aws sts get-caller-identity`: {needs: "aws", stdout: "assumed-role/WebProductionRole/"},

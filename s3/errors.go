@@ -126,3 +126,12 @@ func accessDenied(err error) (deny *Denial, out error) {
 	}
 	return nil, err
 }
+
+// WriteError sends err as S3's Error document (code, message, request ID),
+// with S3's request ID headers. It is for the errors a server raises before a
+// request reaches the Service, such as a bad signature or an unknown access
+// key, so that clients see them in S3's shape.
+func WriteError(w http.ResponseWriter, requestID string, err error) {
+	setIDs(w.Header(), requestID)
+	awsapi.WriteRESTError(w, requestID, "", err)
+}

@@ -177,6 +177,9 @@ var unservedSubresources = []string{
 // keyless does not serve (NotImplemented), or, with an empty action, a method
 // S3 does not allow.
 func route(method, bucket, key string, q url.Values, h http.Header) (string, operation) {
+	if action, op := routeMultipart(method, key, q, h); action != "" && bucket != "" {
+		return action, op // multiparthandler.go
+	}
 	for _, sub := range unservedSubresources {
 		if q.Has(sub) {
 			return "Unsupported", nil

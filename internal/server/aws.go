@@ -17,12 +17,13 @@ import (
 	"github.com/keyless-dev/keyless/iam"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/oidc"
+	"github.com/keyless-dev/keyless/s3"
 	"github.com/keyless-dev/keyless/session"
 	"github.com/keyless-dev/keyless/sts"
 )
 
 // awsServices builds the AWS-compatible endpoint: SigV4 authentication, IAM and STS
-// (Query protocol) and CloudFront (REST) behind one gateway, with audit events to
+// (Query protocol), CloudFront and S3 (REST) behind one gateway, with audit events to
 // the store. The gateway is the server's front handler: signed requests go to the
 // service their credential scope names, everything else to fallback (keyless's own
 // routes), which must mount the gateway's Query handler at "/". jwksMaxAge is how
@@ -64,12 +65,19 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	if err != nil {
 		return nil, err
 	}
+	s3Svc, err := s.newS3(ctx, authorizer)
+	if err != nil {
+		return nil, err
+	}
 	return gateway.New(gateway.Config{
 		Services: map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},
 		REST: map[string]*gateway.RESTService{
 			// CloudFront reads and limits its own bodies (16 MiB) once the gateway
 			// has read them to check the signature.
 			"cloudfront": {Handler: cf, Namespace: cloudfront.Namespace, MaxSignedBody: 16 << 20},
+			// S3 bodies stream unread to the service, which checks them against the
+			// signed payload hash; virtual hosts (BUCKET.s3.localhost) are its too.
+			"s3": {Handler: s3Handler{s3Svc}, Namespace: s3.Namespace, WriteError: s3.WriteError, Hosts: []string{S3VirtualHost}},
 		},
 		Fallback:       fallback,
 		Verifier:       sigv4,

@@ -352,8 +352,7 @@ func (s *Server) Env() [][2]string {
 		{"AWS_ENDPOINT_URL", s.endpoint},
 		{"AWS_ENDPOINT_URL_STS", s.endpoint},
 		{"AWS_ENDPOINT_URL_CLOUDFRONT", s.endpoint},
-		// S3 requests are routed by their credential scope like CloudFront's; the
-		// S3 service itself is not served yet (UnrecognizedClientException).
+		// S3 path style; virtual hosts are BUCKET.s3.localhost at the same port.
 		{"AWS_ENDPOINT_URL_S3", s.endpoint},
 	}
 }

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/keyless-dev/keyless/authz"
+	"github.com/keyless-dev/keyless/awsapi"
+	"github.com/keyless-dev/keyless/blob/fs"
+	"github.com/keyless-dev/keyless/gateway"
+	"github.com/keyless-dev/keyless/policy"
+	"github.com/keyless-dev/keyless/s3"
+	"github.com/keyless-dev/keyless/store"
+)
+
+// S3Region is the region the S3 service answers for.
+const S3Region = "us-east-1"
+
+// blobsDir is the directory of the S3 objects' bytes inside the data directory.
+const blobsDir = "blobs"
+
+// staleBlobAge is how old a temporary blob file must be for the start-up sweep
+// to delete it. The data directory is locked, so no other process writes
+// there; the margin only guards against clock steps.
+const staleBlobAge = time.Minute
+
+// newS3 builds the S3 service: object metadata in the server's store, bytes in
+// DIR/blobs, every call authorized through the policy engine and audited. It
+// first removes the temporary files a killed server left in DIR/blobs.
+func (s *Server) newS3(ctx context.Context, authorizer *authz.Authorizer) (*s3.Service, error) {
+	meta, ok := s.st.(store.S3Store)
+	if !ok {
+		return nil, fmt.Errorf("s3: the store (%T) does not keep S3 metadata", s.st)
+	}
+	dir := filepath.Join(s.dataDir, blobsDir)
+	if !exists(dir) {
+		// Removed (if empty) with the data directory when the start fails.
+		s.createdDirs = append([]string{dir}, s.createdDirs...)
+	}
+	blobs, err := fs.New(dir)
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	// File times are the real clock's, whatever s.now says.
+	if n, err := blobs.RemoveStale(ctx, time.Now().Add(-staleBlobAge)); err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	} else if n > 0 {
+		s.log.Info("removed temporary S3 blob files left by an earlier run", "count", n, "dir", dir)
+	}
+	svc, err := s3.New(s3.Config{
+		Store:      meta,
+		Blobs:      blobs,
+		Region:     S3Region,
+		Account:    s.cfg.AccountID,
+		Authorizer: s3Authorizer{authorizer},
+		Audit:      s.audit,
+		Identify:   identifyS3,
+		Logger:     s.log,
+		Now:        s.now,
+		Rand:       rand.Reader,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	return svc, nil
+}
+
+// s3Handler serves the S3 requests the gateway routes to the service: those
+// signed for s3, addressed path style (/bucket/key), and those whose Host is a
+// virtual host (bucket.s3.localhost), signed or not. Anonymous requests are
+// refused with AccessDenied: there are no bucket policies yet to allow them.
+type s3Handler struct{ svc *s3.Service }
+
+// ServeHTTP implements http.Handler.
+func (h s3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := gateway.CallFrom(r.Context())
+	if c == nil || c.Sig == nil {
+		id := ""
+		if c != nil {
+			id = c.RequestID
+		}
+		s3.WriteError(w, id, awsapi.AccessDenied("Access Denied"))
+		return
+	}
+	bucket, ok := virtualHostBucket(r.Host)
+	if !ok {
+		h.svc.ServeHTTP(w, r.WithContext(s3.WithAuth(r.Context(), c.Sig)))
+		return
+	}
+	key, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/"))
+	if err != nil {
+		s3.WriteError(w, c.RequestID, awsapi.NewError("InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI."))
+		return
+	}
+	h.svc.Serve(w, r, c.Sig, bucket, key)
+}
+
+// virtualHostBucket returns the bucket a virtual-host-style Host names: all
+// that comes before .s3.localhost (bucket names may hold dots, as S3's
+// virtual hosts allow). Any other Host, s3.localhost itself included, is path
+// style.
+func virtualHostBucket(hostport string) (string, bool) {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	bucket, ok := strings.CutSuffix(host, "."+S3VirtualHost)
+	if !ok || bucket == "" {
+		return "", false
+	}
+	return bucket, true
+}
+
+// identifyS3 tells the S3 audit events who made a request.
+func identifyS3(ctx context.Context) s3.Identity {
+	id := identify(ctx)
+	return s3.Identity{Caller: id.Caller, SourceIP: id.SourceIP}
+}
+
+// s3Authorizer authorizes S3 calls as IAM's and CloudFront's: the caller's
+// identity policies, session policies and permissions boundary, with the
+// request's S3 condition keys and the global ones of the gateway's call
+// (aws:SourceIp, aws:SecureTransport, aws:PrincipalTag/*, …). Bucket policies
+// are not evaluated yet.
+type s3Authorizer struct{ z *authz.Authorizer }
+
+// Authorize implements s3.Authorizer.
+func (a s3Authorizer) Authorize(ctx context.Context, action, resource string, conditions map[string][]string) error {
+	c := gateway.CallFrom(ctx)
+	if c == nil {
+		return fmt.Errorf("authorize %s: no authenticated call in the request context", action)
+	}
+	if c.Caller == nil {
+		return &s3.Denial{Message: "Access Denied", Reason: "anonymous requests are not allowed"}
+	}
+	res, err := a.z.Authorize(ctx, authz.Request{
+		Caller: c.Caller, Action: action, Resource: resource,
+		SourceIP: c.SourceIP, Time: c.Time, Secure: c.Secure,
+		Context: policy.ContextFrom(conditions),
+	})
+	if err != nil {
+		return fmt.Errorf("authorize %s: %w", action, err)
+	}
+	if res.Decision == policy.Allowed {
+		return nil
+	}
+	d := &s3.Denial{Message: deniedMessage(c.Caller, action, resource, res), Reason: string(res.Explain.Reason)}
+	if t := res.Explain.Deciding; t != nil {
+		d.Statement = t.Policy.String() + " statement " + statementName(t)
+		if cond := t.FailedCondition(); cond != nil {
+			d.Condition = cond.Operator + " " + cond.Key
+		}
+	}
+	return d
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+func TestVirtualHostBucket(t *testing.T) {
+	for _, c := range []struct {
+		host, bucket string
+		ok           bool
+	}{
+		{"site.s3.localhost:8400", "site", true},
+		{"www.example.com.s3.localhost", "www.example.com", true},
+		{"Site.S3.Localhost.:1", "site", true},
+		{"s3.localhost:8400", "", false},
+		{"127.0.0.1:8400", "", false},
+		{"site.localhost:8400", "", false},
+	} {
+		if b, ok := virtualHostBucket(c.host); b != c.bucket || ok != c.ok {
+			t.Errorf("virtualHostBucket(%q) = %q, %v; want %q, %v", c.host, b, ok, c.bucket, c.ok)
+		}
+	}
+}
+
+// TestS3Served: the Go SDK puts and gets objects path style at the endpoint and
+// virtual-host style at BUCKET.s3.localhost; the bytes land under DIR/blobs; an
+// unsigned virtual-host request is AccessDenied in S3's Error shape.
+func TestS3Served(t *testing.T) {
+	dir := t.TempDir()
+	s := startTest(t, dir, Config{}, noEnv, nil)
+	root := s.Root()
+	addr := strings.TrimPrefix(s.Endpoint(), "http://")
+	// Every host name, BUCKET.s3.localhost included, dials the server.
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}}
+	client := func(endpoint string, pathStyle bool) *s3.Client {
+		return s3.NewFromConfig(aws.Config{Region: "us-east-1", HTTPClient: hc,
+			Credentials: credentials.NewStaticCredentialsProvider(root.AccessKeyID, root.SecretAccessKey, "")},
+			func(o *s3.Options) { o.BaseEndpoint = aws.String(endpoint); o.UsePathStyle = pathStyle })
+	}
+	ctx := t.Context()
+	path := client(s.Endpoint(), true)
+	if _, err := path.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site")}); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("<h1>hello</h1>\n")
+	if _, err := path.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String("index.html"), Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	vhost := client("http://s3.localhost:"+port, false)
+	out, err := vhost.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("site"), Key: aws.String("index.html")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(out.Body)
+	out.Body.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Errorf("virtual-host GetObject = %q, %v", got, err)
+	}
+	if entries, err := os.ReadDir(filepath.Join(dir, "blobs")); err != nil || len(entries) == 0 {
+		t.Errorf("DIR/blobs: %v, %v", entries, err)
+	}
+	_, err = vhost.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("nothere"), Key: aws.String("x")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "NoSuchBucket" {
+		t.Errorf("GetObject of a missing bucket: %v", err)
+	}
+
+	req, err := http.NewRequest(http.MethodGet, "http://site.s3.localhost:"+port+"/index.html", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "<Code>AccessDenied</Code>") || resp.Header.Get("x-amz-request-id") == "" {
+		t.Errorf("anonymous virtual-host GET: %d %s", resp.StatusCode, b)
+	}
+}
