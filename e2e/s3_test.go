@@ -139,6 +139,29 @@ func TestS3WithOfficialClients(t *testing.T) {
 		t.Errorf("ls --recursive after sync: %v\n%s", err, out)
 	}
 
+	// Over the CLI's 8 MiB threshold, cp uploads and downloads in parts.
+	big := make([]byte, 9<<20+12345)
+	for i := range big {
+		big[i] = byte(i*7 + i>>13)
+	}
+	bigFile, bigBack := filepath.Join(work, "big.bin"), filepath.Join(work, "big-back.bin")
+	if err := os.WriteFile(bigFile, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli("cp", bigFile, "s3://site/big.bin"); err != nil || !strings.Contains(out, "upload:") {
+		t.Fatalf("cp of a 9 MiB file: %q %v", out, err)
+	}
+	if _, err := cli("cp", "s3://site/big.bin", bigBack); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(bigBack); err != nil || !bytes.Equal(got, big) {
+		t.Errorf("the 9 MiB object read back differs (%d bytes, %v)", len(got), err)
+	}
+	if head, err := s3.NewFromConfig(rootConfig(p), func(o *s3.Options) { o.UsePathStyle = true }).HeadObject(context.Background(),
+		&s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String("big.bin")}); err != nil || !strings.HasSuffix(aws.ToString(head.ETag), "-2\"") {
+		t.Errorf("the CLI's 9 MiB upload should be a 2-part multipart upload: ETag %v, %v", head, err)
+	}
+
 	// boto3: the managed transfer's upload_file and download_file.
 	python := testenv.Python3(t, "boto3")
 	src := filepath.Join(tree, "assets/img/03.bin")
