@@ -180,38 +180,7 @@ func (s *Service) authorize(ctx context.Context, r *request, resource string, ex
 		return nil
 	}
 	r.denied = true
-	return awsapi.AccessDenied(deniedMessage(r.call.Caller, action, resource, res))
-}
-
-// deniedMessage is IAM's AccessDenied text for a decision.
-func deniedMessage(p *authn.Principal, action, resource string, res policy.Result) string {
-	who := "anonymous"
-	if p != nil {
-		who = p.ARN
-	}
-	head := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", who, action, resource)
-	if res.Decision == policy.ExplicitlyDenied {
-		where := "an identity-based policy"
-		if d := res.Explain.Deciding; d != nil {
-			switch d.Policy.Source {
-			case policy.SourceSession:
-				where = "a session policy"
-			case policy.SourceBoundary:
-				where = "a permissions boundary"
-			case policy.SourceResource:
-				where = "a resource-based policy"
-			}
-		}
-		return head + " with an explicit deny in " + where
-	}
-	kind := "identity-based policy"
-	switch res.Explain.Reason {
-	case policy.ReasonSessionPolicy:
-		kind = "session policy"
-	case policy.ReasonBoundary:
-		kind = "permissions boundary"
-	}
-	return head + " because no " + kind + " allows the " + action + " action"
+	return awsapi.AccessDenied(authz.DeniedMessage(r.call.Caller, action, resource, res))
 }
 
 // record turns the outcome of a call into an audit event.
@@ -237,12 +206,7 @@ func (s *Service) record(r *request, err error) {
 	case r.denied:
 		e.Decision = audit.Denied
 		e.ErrorCode = "AccessDenied"
-		if d := r.result.Explain.Deciding; d != nil {
-			e.Statement = d.Policy.String() + " statement " + statementName(d)
-			if c := d.FailedCondition(); c != nil {
-				e.Condition = c.Operator + " " + c.Key
-			}
-		}
+		e.Statement, e.Condition = authz.Deciding(r.result)
 		e.Reason = string(r.result.Explain.Reason)
 	case err != nil:
 		e.Decision = audit.Failed
@@ -253,14 +217,6 @@ func (s *Service) record(r *request, err error) {
 		}
 	}
 	s.cfg.Audit.Record(e)
-}
-
-// statementName names a statement by Sid, or by index.
-func statementName(t *policy.StatementTrace) string {
-	if t.Sid != "" {
-		return fmt.Sprintf("%q", t.Sid)
-	}
-	return fmt.Sprintf("#%d", t.Index)
 }
 
 // now is the current time, truncated to the second as IAM reports times.

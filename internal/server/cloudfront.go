@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/cloudfront"
 	"github.com/keyless-dev/keyless/gateway"
@@ -133,51 +132,7 @@ func (a cloudFrontAuthorizer) Authorize(ctx context.Context, action, resource st
 	if res.Decision == policy.Allowed {
 		return nil
 	}
-	d := &cloudfront.Denial{Message: deniedMessage(c.Caller, action, resource, res), Reason: string(res.Explain.Reason)}
-	if t := res.Explain.Deciding; t != nil {
-		d.Statement = t.Policy.String() + " statement " + statementName(t)
-		if cond := t.FailedCondition(); cond != nil {
-			d.Condition = cond.Operator + " " + cond.Key
-		}
-	}
+	d := &cloudfront.Denial{Message: authz.DeniedMessage(c.Caller, action, resource, res), Reason: string(res.Explain.Reason)}
+	d.Statement, d.Condition = authz.Deciding(res)
 	return d
-}
-
-// deniedMessage is AWS's AccessDenied text for a decision (as package iam words it).
-func deniedMessage(p *authn.Principal, action, resource string, res policy.Result) string {
-	who := "anonymous"
-	if p != nil {
-		who = p.ARN
-	}
-	head := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", who, action, resource)
-	if res.Decision == policy.ExplicitlyDenied {
-		where := "an identity-based policy"
-		if d := res.Explain.Deciding; d != nil {
-			switch d.Policy.Source {
-			case policy.SourceSession:
-				where = "a session policy"
-			case policy.SourceBoundary:
-				where = "a permissions boundary"
-			case policy.SourceResource:
-				where = "a resource-based policy"
-			}
-		}
-		return head + " with an explicit deny in " + where
-	}
-	kind := "identity-based policy"
-	switch res.Explain.Reason {
-	case policy.ReasonSessionPolicy:
-		kind = "session policy"
-	case policy.ReasonBoundary:
-		kind = "permissions boundary"
-	}
-	return head + " because no " + kind + " allows the " + action + " action"
-}
-
-// statementName names a statement by Sid, or by index.
-func statementName(t *policy.StatementTrace) string {
-	if t.Sid != "" {
-		return fmt.Sprintf("%q", t.Sid)
-	}
-	return fmt.Sprintf("#%d", t.Index)
 }

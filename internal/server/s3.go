@@ -152,12 +152,7 @@ func (a s3Authorizer) Authorize(ctx context.Context, action, resource string, co
 	if res.Decision == policy.Allowed {
 		return nil
 	}
-	d := &s3.Denial{Message: deniedMessage(c.Caller, action, resource, res), Reason: string(res.Explain.Reason)}
-	if t := res.Explain.Deciding; t != nil {
-		d.Statement = t.Policy.String() + " statement " + statementName(t)
-		if cond := t.FailedCondition(); cond != nil {
-			d.Condition = cond.Operator + " " + cond.Key
-		}
-	}
+	d := &s3.Denial{Message: authz.DeniedMessage(c.Caller, action, resource, res), Reason: string(res.Explain.Reason)}
+	d.Statement, d.Condition = authz.Deciding(res)
 	return d
 }
