@@ -13,6 +13,7 @@ import (
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/cloudfront"
+	"github.com/keyless-dev/keyless/edge"
 	"github.com/keyless-dev/keyless/gateway"
 	"github.com/keyless-dev/keyless/iam"
 	"github.com/keyless-dev/keyless/issuer"
@@ -61,12 +62,16 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 		Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, AllowPortInProviderURL: true,
 		OnChange: stsSvc.Invalidate, // a changed trust policy or provider applies at once
 	})
-	cf, err := s.newCloudFront(authorizer)
+	edgeCache := edge.NewCache(edge.CacheConfig{Now: s.now})
+	cf, err := s.newCloudFront(authorizer, edgeCache)
 	if err != nil {
 		return nil, err
 	}
 	s3Svc, err := s.newS3(ctx, authorizer)
 	if err != nil {
+		return nil, err
+	}
+	if s.edge, err = s.newEdge(cf, edgeCache); err != nil {
 		return nil, err
 	}
 	return gateway.New(gateway.Config{
@@ -78,6 +83,10 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 			// S3 bodies stream unread to the service, which checks them against the
 			// signed payload hash; virtual hosts (BUCKET.s3.localhost) are its too.
 			"s3": {Handler: s3Handler{s3Svc}, Namespace: s3.Namespace, WriteError: s3.WriteError, Hosts: []string{S3VirtualHost}},
+			// The distributions' sites (ID.cloudfront.localhost): unsigned viewer
+			// requests; the edge refuses signed ones, which no AWS service signs
+			// for this scope anyway.
+			"edge": {Handler: s.edge, Namespace: cloudfront.Namespace, Hosts: edgeHosts},
 		},
 		Fallback:       fallback,
 		Verifier:       sigv4,

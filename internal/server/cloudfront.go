@@ -75,14 +75,16 @@ func (c CloudFrontConfig) invalidationDelay() time.Duration {
 	return time.Duration(*c.InvalidationDelay)
 }
 
-// newCloudFront builds the CloudFront API over the policy engine and the audit log.
-func (s *Server) newCloudFront(authorizer *authz.Authorizer) (*cloudfront.Service, error) {
+// newCloudFront builds the CloudFront API over the policy engine and the audit log,
+// telling listener (the edge cache) about invalidations.
+func (s *Server) newCloudFront(authorizer *authz.Authorizer, listener cloudfront.Listener) (*cloudfront.Service, error) {
 	cf := s.cfg.CloudFront
 	svc, err := cloudfront.New(cloudfront.Config{
 		Account:           s.cfg.AccountID,
 		Authorizer:        cloudFrontAuthorizer{authorizer},
 		Audit:             s.audit,
 		Identify:          identify,
+		Listener:          listener,
 		Logger:            s.log,
 		Declared:          cf.declared(),
 		InvalidationDelay: cf.invalidationDelay(),

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
+	"github.com/keyless-dev/keyless/edge"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
 	"github.com/keyless-dev/keyless/localca"
@@ -65,6 +66,7 @@ type Server struct {
 	runner  string
 	keys    *issuer.KeySet
 	audit   *audit.Recorder
+	edge    *edge.Handler // the distributions' sites
 	// audience is the default workspace's token audience (its registered UUID, which a
 	// config may have set, else the name-derived one).
 	audience string
@@ -265,6 +267,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	mux.Handle("POST /{$}", gw.Query())
 	mux.Handle("GET /{$}", gw.Query())
+	mux.Handle(edge.PathPrefix, s.edge) // sites for clients that cannot resolve *.localhost
 
 	s.http = &http.Server{
 		Handler:           gw,
