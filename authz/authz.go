@@ -1,8 +1,11 @@
-// Package authz decides whether an authenticated caller may perform an action on a
-// resource, by gathering the caller's policies from the store and evaluating them with
-// the one policy engine: a user's inline and attached policies; a role session's role
+// Package authz decides whether a caller may perform an action on a resource, by
+// gathering the caller's policies from the store and evaluating them with the one
+// policy engine: a user's inline and attached policies; a role session's role
 // policies intersected with its session policies and the role's permissions boundary;
-// the root user may do everything.
+// the root user may do everything. A request may name the resource's own policy (an
+// S3 bucket policy), which is evaluated with them as AWS does within one account: it
+// can allow what no identity policy allows, its explicit Deny wins over any Allow
+// (the root user's too), and it alone decides for an anonymous caller.
 package authz
 
 import (
@@ -23,6 +26,8 @@ import (
 
 // Request is what a caller wants to do.
 type Request struct {
+	// Caller is the authenticated caller; nil for an anonymous (unsigned) request,
+	// which only ResourcePolicy can allow.
 	Caller   *authn.Principal
 	Action   string // e.g. iam:CreateRole
 	Resource string // ARN, or "*"
@@ -31,6 +36,11 @@ type Request struct {
 	Secure   bool
 	// Context adds request-specific condition keys (e.g. aws:RequestTag/*).
 	Context policy.Context
+	// ResourcePolicy is the resource-based policy of Resource (an S3 bucket
+	// policy), the JSON document as stored; empty for none. Its Principal
+	// elements are matched against the caller's ARN and account, and "*"
+	// against anyone, anonymous callers included.
+	ResourcePolicy string
 }
 
 // Authorizer evaluates requests. It is safe for concurrent use.
@@ -43,17 +53,41 @@ type Authorizer struct {
 func New(st store.Store) *Authorizer { return &Authorizer{st: st} }
 
 // Authorize returns the decision and its explanation. An error means the policies
-// could not be gathered (the caller should answer InternalFailure).
+// could not be gathered, or the resource policy does not parse (the caller should
+// answer InternalFailure).
+//
+// Without a resource policy, an anonymous caller is implicitly denied and the root
+// user allowed. With one, an anonymous caller is decided by it alone (as Principal
+// "*"), the root user is allowed unless it explicitly denies, and users and role
+// sessions are decided by policy.Evaluate over their policies and it together.
 func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result, error) {
+	var in policy.Input
+	if req.ResourcePolicy != "" {
+		rp, err := z.parse(req.ResourcePolicy, policy.KindResource)
+		if err != nil {
+			return policy.Result{}, fmt.Errorf("authz: resource policy of %s: %w", req.Resource, err)
+		}
+		in.Resource = rp
+	}
 	p := req.Caller
 	if p == nil {
-		return policy.Result{Decision: policy.ImplicitlyDenied}, nil
+		if in.Resource == nil {
+			return policy.Result{Decision: policy.ImplicitlyDenied}, nil
+		}
+		return policy.Evaluate(policy.Request{Principal: "*", Action: req.Action, Resource: req.Resource, Context: z.context(req)},
+			policy.Input{Resource: in.Resource}), nil
 	}
 	if p.Kind == authn.Root {
+		if in.Resource != nil {
+			res := policy.Evaluate(policy.Request{Principal: p.ARN, Action: req.Action, Resource: req.Resource, Context: z.context(req)},
+				policy.Input{Resource: in.Resource})
+			if res.Decision == policy.ExplicitlyDenied {
+				return res, nil
+			}
+		}
 		return policy.Result{Decision: policy.Allowed}, nil
 	}
 	pctx := z.context(req)
-	var in policy.Input
 	switch p.Kind {
 	case authn.User:
 		u, err := z.st.GetUser(ctx, p.User.Name)

@@ -24,7 +24,8 @@ type call struct {
 	ctx       context.Context
 	w         http.ResponseWriter
 	r         *http.Request
-	auth      *awsapi.Auth
+	auth      *awsapi.Auth // an unsigned payload's for an anonymous call
+	anonymous bool         // the request was not signed
 	requestID string
 	time      time.Time
 	action    string // the S3 operation, such as PutObject
@@ -34,6 +35,7 @@ type call struct {
 	// Set by authorize.
 	resource string
 	denial   *Denial
+	policies map[string]string // bucket policies read, by bucket name
 	// wrote is set once a reply's status is written: a later error can
 	// no longer be sent.
 	wrote bool
@@ -71,14 +73,11 @@ func SplitPath(escapedPath string) (bucket, key string, err error) {
 
 // ServeHTTP serves a path-style request (/bucket/key). The server must have
 // verified its signature and put the *awsapi.Auth in its context with
-// WithAuth; a request without one is AccessDenied.
+// WithAuth; a request without one is served anonymously (see Serve).
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	auth, _ := r.Context().Value(authKey{}).(*awsapi.Auth)
 	bucket, key, err := SplitPath(r.URL.EscapedPath())
-	if err != nil || auth == nil {
-		if err == nil {
-			err = awsapi.AccessDenied("Access Denied")
-		}
+	if err != nil {
 		id := s.ids.Next()
 		setIDs(w.Header(), id)
 		s.writeError(w, r, id, r.URL.Path, err)
@@ -90,11 +89,16 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Serve serves one S3 request addressed to bucket and key (either may be
 // empty), however they were found in the request (path style, or a virtual
 // host). auth is the request's verified signature: the handler reads the body
-// through awsapi.NewPayloadReader with it. Every call is authorized, audited
-// and answered as S3 answers, errors in S3's Error document (a HEAD request
-// gets the status alone).
+// through awsapi.NewPayloadReader with it. A nil auth is an anonymous
+// (unsigned) request, which the Authorizer allows only where a bucket policy
+// does; its body is read as an unsigned payload. Every call is authorized,
+// audited and answered as S3 answers, errors in S3's Error document (a HEAD
+// request gets the status alone).
 func (s *Service) Serve(w http.ResponseWriter, r *http.Request, auth *awsapi.Auth, bucket, key string) {
 	c := &call{ctx: r.Context(), w: w, r: r, auth: auth, requestID: s.ids.Next(), time: s.cfg.Now(), bucket: bucket, key: key}
+	if auth == nil {
+		c.anonymous, c.auth = true, &awsapi.Auth{PayloadHash: awsapi.UnsignedPayload}
+	}
 	setIDs(w.Header(), c.requestID)
 	action, op := route(r.Method, bucket, key, r.URL.Query(), r.Header)
 	c.action = action
@@ -180,6 +184,9 @@ func route(method, bucket, key string, q url.Values, h http.Header) (string, ope
 	if action, op := routeMultipart(method, key, q, h); action != "" && bucket != "" {
 		return action, op // multiparthandler.go
 	}
+	if bucket != "" && key == "" && q.Has("policy") {
+		return routePolicy(method) // policy.go
+	}
 	for _, sub := range unservedSubresources {
 		if q.Has(sub) {
 			return "Unsupported", nil
@@ -241,11 +248,12 @@ func ARN(bucket, key string) string {
 	return "arn:aws:s3:::" + bucket + "/" + key
 }
 
-// conditions returns the S3 condition keys every request has, plus extra
-// (name, value pairs).
+// conditions returns the S3 condition keys every request has (none of the
+// signature's for an anonymous one), plus extra (name, value pairs).
 func (c *call) conditions(extra ...string) map[string][]string {
-	m := map[string][]string{"s3:signatureversion": {"AWS4-HMAC-SHA256"}}
-	if c.auth != nil {
+	m := map[string][]string{}
+	if !c.anonymous {
+		m["s3:signatureversion"] = []string{"AWS4-HMAC-SHA256"}
 		m["s3:authType"] = []string{"REST-HEADER"}
 		if c.auth.Presigned {
 			m["s3:authType"] = []string{"REST-QUERY-STRING"}
@@ -261,13 +269,18 @@ func (c *call) conditions(extra ...string) map[string][]string {
 }
 
 // authorize asks the Authorizer whether the caller may perform action on
-// resource. A denial is AccessDenied; a failure to decide is an internal
-// error. The first resource authorized is the one audited.
+// resource, with the policy of the resource's bucket. A denial is
+// AccessDenied; a failure to decide is an internal error. The first resource
+// authorized is the one audited.
 func (s *Service) authorize(c *call, action, resource string, conds map[string][]string) error {
 	if c.resource == "" {
 		c.resource = resource
 	}
-	err := s.cfg.Authorizer.Authorize(c.ctx, action, resource, conds)
+	bucketPolicy, err := s.bucketPolicy(c, resource)
+	if err != nil {
+		return err
+	}
+	err = s.cfg.Authorizer.Authorize(c.ctx, action, resource, conds, bucketPolicy)
 	if err == nil {
 		return nil
 	}

@@ -32,6 +32,7 @@ const (
 type authCall struct {
 	action, resource string
 	conds            map[string][]string
+	bucketPolicy     string
 }
 
 // fixture is an S3 endpoint over blob/memory and in-memory SQLite, behind
@@ -50,10 +51,10 @@ type fixture struct {
 	deny func(action, resource string) error
 }
 
-func (f *fixture) Authorize(_ context.Context, action, resource string, conds map[string][]string) error {
+func (f *fixture) Authorize(_ context.Context, action, resource string, conds map[string][]string, bucketPolicy string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, authCall{action, resource, conds})
+	f.calls = append(f.calls, authCall{action, resource, conds, bucketPolicy})
 	if f.deny != nil {
 		return f.deny(action, resource)
 	}

@@ -478,7 +478,10 @@ func (s *Service) handleDeleteObjects(c *call) error {
 			fail(err)
 			continue
 		}
-		err := s.cfg.Authorizer.Authorize(c.ctx, "s3:DeleteObject", ARN(c.bucket, key), c.conditions())
+		bucketPolicy, err := s.bucketPolicy(c, ARN(c.bucket, key))
+		if err == nil {
+			err = s.cfg.Authorizer.Authorize(c.ctx, "s3:DeleteObject", ARN(c.bucket, key), c.conditions(), bucketPolicy)
+		}
 		if err != nil {
 			if _, out := accessDenied(err); out != nil {
 				fail(out)

@@ -3,8 +3,9 @@
 // official SDKs and the AWS CLI: buckets (CreateBucket, HeadBucket,
 // ListBuckets, DeleteBucket, GetBucketLocation) and objects (PutObject,
 // GetObject, HeadObject, DeleteObject, DeleteObjects, ListObjectsV2,
-// ListObjects, CopyObject), with S3's XML shapes, headers, error codes and
-// HTTP statuses.
+// ListObjects, CopyObject), bucket policies (PutBucketPolicy,
+// GetBucketPolicy, DeleteBucketPolicy), with S3's XML shapes, headers, error
+// codes and HTTP statuses.
 //
 // The package is split in two sides. The handler (handler.go, xml.go) routes a
 // path-style request, decodes and validates it, authorizes the caller and
@@ -16,10 +17,10 @@
 // never held in memory whole.
 //
 // Callers are authenticated (SigV4) by the server in front of the handler,
-// which passes the verified *awsapi.Auth in; this package checks the payload
-// as it streams (awsapi.NewPayloadReader), authorizes every call through an
-// Authorizer with the S3 action, resource ARN and condition keys, and records
-// it through an Auditor.
+// which passes the verified *awsapi.Auth in (nil for an anonymous request);
+// this package checks the payload as it streams (awsapi.NewPayloadReader),
+// authorizes every call through an Authorizer with the S3 action, resource
+// ARN, condition keys and bucket policy, and records it through an Auditor.
 package s3
 
 import (
@@ -68,21 +69,25 @@ const (
 // s3:delimiter, s3:max-keys, s3:x-amz-acl, s3:x-amz-copy-source,
 // s3:x-amz-metadata-directive, s3:x-amz-content-sha256, s3:authType,
 // s3:signatureversion), with the shape of policy.Context; the global keys
-// (aws:SourceIp, aws:SecureTransport, …) are the Authorizer's to add, as is
-// the bucket policy. The server implements it with authz, finding the caller
-// in ctx. Authorize returns nil to allow, a *Denial (or an *awsapi.Error with
-// code AccessDenied) to deny, and any other error when it could not decide
-// (the client then gets InternalError).
+// (aws:SourceIp, aws:SecureTransport, …) are the Authorizer's to add.
+// bucketPolicy is the policy of the resource's bucket, the JSON document as
+// PutBucketPolicy stored it ("" when it has none, or for "*"): the Authorizer
+// evaluates it with the caller's policies. The caller is anonymous when the
+// request was not signed (Serve's auth is nil): only the bucket policy can
+// allow it. The server implements it with authz, finding the caller in ctx.
+// Authorize returns nil to allow, a *Denial (or an *awsapi.Error with code
+// AccessDenied) to deny, and any other error when it could not decide (the
+// client then gets InternalError).
 type Authorizer interface {
-	Authorize(ctx context.Context, action, resource string, conditions map[string][]string) error
+	Authorize(ctx context.Context, action, resource string, conditions map[string][]string, bucketPolicy string) error
 }
 
 // AuthorizerFunc adapts a function to Authorizer.
-type AuthorizerFunc func(ctx context.Context, action, resource string, conditions map[string][]string) error
+type AuthorizerFunc func(ctx context.Context, action, resource string, conditions map[string][]string, bucketPolicy string) error
 
 // Authorize calls f.
-func (f AuthorizerFunc) Authorize(ctx context.Context, action, resource string, conditions map[string][]string) error {
-	return f(ctx, action, resource, conditions)
+func (f AuthorizerFunc) Authorize(ctx context.Context, action, resource string, conditions map[string][]string, bucketPolicy string) error {
+	return f(ctx, action, resource, conditions, bucketPolicy)
 }
 
 // Auditor records the outcome of every call; *audit.Recorder implements it.

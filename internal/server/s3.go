@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/blob/fs"
@@ -74,19 +75,16 @@ func (s *Server) newS3(ctx context.Context, authorizer *authz.Authorizer) (*s3.S
 
 // s3Handler serves the S3 requests the gateway routes to the service: those
 // signed for s3, addressed path style (/bucket/key), and those whose Host is a
-// virtual host (bucket.s3.localhost), signed or not. Anonymous requests are
-// refused with AccessDenied: there are no bucket policies yet to allow them.
+// virtual host (bucket.s3.localhost), signed or not. Unsigned requests are
+// served anonymously (a nil Auth): only a bucket policy can allow them, such
+// as a public-read one with Principal "*".
 type s3Handler struct{ svc *s3.Service }
 
 // ServeHTTP implements http.Handler.
 func (h s3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := gateway.CallFrom(r.Context())
-	if c == nil || c.Sig == nil {
-		id := ""
-		if c != nil {
-			id = c.RequestID
-		}
-		s3.WriteError(w, id, awsapi.AccessDenied("Access Denied"))
+	if c == nil {
+		s3.WriteError(w, "", awsapi.AccessDenied("Access Denied"))
 		return
 	}
 	bucket, ok := virtualHostBucket(r.Host)
@@ -128,29 +126,44 @@ func identifyS3(ctx context.Context) s3.Identity {
 // s3Authorizer authorizes S3 calls as IAM's and CloudFront's: the caller's
 // identity policies, session policies and permissions boundary, with the
 // request's S3 condition keys and the global ones of the gateway's call
-// (aws:SourceIp, aws:SecureTransport, aws:PrincipalTag/*, …). Bucket policies
-// are not evaluated yet.
+// (aws:SourceIp, aws:SecureTransport, aws:PrincipalTag/*, …), together with
+// the bucket's policy, which alone decides for an anonymous caller. As in S3,
+// the account's root user may always read, replace and delete a bucket's
+// policy, whatever it denies, so that a policy cannot lock the owner out.
 type s3Authorizer struct{ z *authz.Authorizer }
 
 // Authorize implements s3.Authorizer.
-func (a s3Authorizer) Authorize(ctx context.Context, action, resource string, conditions map[string][]string) error {
+func (a s3Authorizer) Authorize(ctx context.Context, action, resource string, conditions map[string][]string, bucketPolicy string) error {
 	c := gateway.CallFrom(ctx)
 	if c == nil {
-		return fmt.Errorf("authorize %s: no authenticated call in the request context", action)
+		return fmt.Errorf("authorize %s: no call in the request context", action)
 	}
-	if c.Caller == nil {
-		return &s3.Denial{Message: "Access Denied", Reason: "anonymous requests are not allowed"}
+	if c.Caller != nil && c.Caller.Kind == authn.Root {
+		switch action {
+		case "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy":
+			bucketPolicy = ""
+		}
 	}
 	res, err := a.z.Authorize(ctx, authz.Request{
 		Caller: c.Caller, Action: action, Resource: resource,
 		SourceIP: c.SourceIP, Time: c.Time, Secure: c.Secure,
-		Context: policy.ContextFrom(conditions),
+		Context:        policy.ContextFrom(conditions),
+		ResourcePolicy: bucketPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("authorize %s: %w", action, err)
 	}
 	if res.Decision == policy.Allowed {
 		return nil
+	}
+	if c.Caller == nil {
+		// S3 tells an anonymous caller no more than this.
+		d := &s3.Denial{Message: "Access Denied", Reason: "anonymous request not allowed by a bucket policy"}
+		if bucketPolicy == "" {
+			d.Reason = "anonymous request to a bucket without a policy"
+		}
+		d.Statement, d.Condition = authz.Deciding(res)
+		return d
 	}
 	d := &s3.Denial{Message: authz.DeniedMessage(c.Caller, action, resource, res), Reason: string(res.Explain.Reason)}
 	d.Statement, d.Condition = authz.Deciding(res)
