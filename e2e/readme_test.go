@@ -186,6 +186,8 @@ var readmeCommands = map[string]readmeCommand{
 	`go test ./policy -run '^$' -bench Trust3Conditions -benchmem`:      {in: "repo", run: `go test ./policy -list 'Trust3Conditions'`, why: "as above", stdout: "Trust3Conditions"},
 	`go test ./sts -run '^$' -bench 'Exchange|RawRS256' -benchtime 3s`:  {in: "repo", run: `go test ./sts -list 'Exchange|RawRS256'`, why: "as above", stdout: "BenchmarkRawRS256"},
 	`go test ./e2e -run '^$' -bench LoopbackExchange -benchtime 20000x`: {in: "repo", run: `go test ./e2e -list 'LoopbackExchange'`, why: "as above", stdout: "BenchmarkLoopbackExchange"},
+	`go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 3000x`:    {in: "repo", run: `go test ./e2e -list 'S3SmallObjects'`, why: "as above", stdout: "BenchmarkS3SmallObjects"},
+	`go test ./e2e -run '^$' -bench S3Stream1GiB -benchtime 1x`:         {in: "repo", run: `go test ./e2e -list 'S3Stream1GiB'`, why: "as above", stdout: "BenchmarkS3Stream1GiB"},
 }
 
 // readmeBlock is one ```sh block: its setup lines (". FILE" and "export …", run

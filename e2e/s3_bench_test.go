@@ -1,0 +1,474 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
+)
+
+const (
+	s3BenchConcurrency = 16
+	s3BenchObjectSize  = 4 << 10
+	s3BenchGetKeys     = 256 // GET reads these objects, put before the timer, round robin
+)
+
+// BenchmarkS3SmallObjects is issue 10's small-object load test: 4 KiB PUTs and GETs
+// with SigV4 from the Go SDK (path style, the SDK's default checksums) over loopback
+// HTTP from s3BenchConcurrency workers, first against `keyless up`, then against
+// moto's S3 server on the same load. Each sub-benchmark reports requests/s; the moto
+// ones also report keyless-x, keyless's rate over moto's for the same operation
+// (the goal is ≥ 20). Run it with
+//
+//	go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 3000x
+func BenchmarkS3SmallObjects(b *testing.B) {
+	p := startUp(b, b.TempDir())
+	rates := map[string]float64{} // "PUT", "GET" → keyless's requests/s
+	b.Run("keyless", func(b *testing.B) {
+		s3SmallObjectOps(b, benchS3Client(rootConfig(p)), p.cmd.Process.Pid, rates, nil)
+	})
+	b.Run("moto", func(b *testing.B) {
+		endpoint, pid := startMoto(b)
+		cfg := aws.Config{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String(endpoint),
+			Credentials:  credentials.NewStaticCredentialsProvider("AKIAMOTOBENCH", "moto-accepts-any-secret", ""),
+		}
+		s3SmallObjectOps(b, benchS3Client(cfg), pid, nil, rates)
+	})
+}
+
+// benchS3Client is a path-style S3 client whose HTTP transport keeps a connection
+// per worker.
+func benchS3Client(cfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 2 * s3BenchConcurrency
+		t.MaxIdleConnsPerHost = 2 * s3BenchConcurrency
+	})
+	cfg.RetryMaxAttempts = 1 // a failed request fails the benchmark, not a hidden retry
+	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) { o.UsePathStyle = true }}, optFns...)...)
+}
+
+// s3SmallObjectOps runs the PUT and GET sub-benchmarks against client, served by
+// process pid, whose CPU time per request it reports as server-CPU-µs/req. It records
+// their requests/s in record, or with versus reports keyless-x against versus's.
+func s3SmallObjectOps(b *testing.B, client *s3.Client, pid int, record, versus map[string]float64) {
+	ctx := context.Background()
+	bucket := "bench-small"
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		b.Fatalf("CreateBucket: %v", err)
+	}
+	body := make([]byte, s3BenchObjectSize)
+	rand.NewChaCha8([32]byte{10}).Read(body)
+	put := func(key string) error {
+		_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+		return err
+	}
+	get := func(key string) error {
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			return err
+		}
+		n, err := io.Copy(io.Discard, out.Body)
+		out.Body.Close()
+		if err == nil && n != s3BenchObjectSize {
+			err = fmt.Errorf("GET %s read %d bytes, want %d", key, n, s3BenchObjectSize)
+		}
+		return err
+	}
+	for i := range s3BenchGetKeys {
+		if err := put(fmt.Sprintf("get/%04d", i)); err != nil {
+			b.Fatalf("PUT before the benchmark: %v", err)
+		}
+	}
+	for _, op := range []struct {
+		name string
+		do   func(i int) error
+	}{
+		{"PUT", func(i int) error { return put(fmt.Sprintf("put/%08d", i)) }},
+		{"GET", func(i int) error { return get(fmt.Sprintf("get/%04d", i%s3BenchGetKeys)) }},
+	} {
+		b.Run(op.name, func(b *testing.B) {
+			for i := range s3BenchConcurrency { // warm the connections
+				if err := op.do(i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu0, err := procCPUTime(pid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rate := concurrentRequests(b, op.do)
+			cpu1, err := procCPUTime(pid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(rate, "requests/s")
+			b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "server-CPU-µs/req")
+			b.ReportMetric(s3BenchConcurrency, "concurrency")
+			if record != nil {
+				record[op.name] = rate
+			}
+			if versus != nil && versus[op.name] > 0 && b.N > 1 {
+				b.ReportMetric(versus[op.name]/rate, "keyless-x")
+				b.Logf("%s: keyless %.0f requests/s, moto %.0f requests/s: keyless is %.1f× moto (goal ≥ 20×)", op.name, versus[op.name], rate, versus[op.name]/rate)
+			}
+		})
+	}
+}
+
+// concurrentRequests runs do(0) … do(b.N-1) from s3BenchConcurrency workers and
+// returns the requests per second.
+func concurrentRequests(b *testing.B, do func(i int) error) float64 {
+	var next atomic.Int64
+	var failed error
+	var once sync.Once
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range s3BenchConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				if err := do(i); err != nil {
+					once.Do(func() { failed = err })
+					next.Store(int64(b.N))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if failed != nil {
+		b.Fatal(failed)
+	}
+	return float64(b.N) / elapsed.Seconds()
+}
+
+// startMoto runs moto's S3 server on a free loopback port until the benchmark ends,
+// and returns its endpoint and process id. Without python3 and moto the benchmark is
+// skipped.
+func startMoto(b *testing.B) (string, int) {
+	b.Helper()
+	python := testenv.Python3(b, "moto")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	var out syncBuffer
+	cmd := exec.Command(python, "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
+	cmd.Env = cleanEnv()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	b.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	endpoint := "http://127.0.0.1:" + port
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			exited <- err
+			b.Fatalf("moto.server exited: %v\n%s", err, &out)
+		default:
+		}
+		if resp, err := http.Get(endpoint + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return endpoint, cmd.Process.Pid
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("moto.server did not answer on %s within 30s\n%s", endpoint, &out)
+		}
+	}
+}
+
+const streamSize = 1 << 30
+
+// BenchmarkS3Stream1GiB is issue 10's streaming test: one 1 GiB object PUT to and
+// GET from `keyless up` over loopback HTTP (SigV4 with an unsigned payload, as the
+// SDK does for streams), its body generated on the fly and read back through a
+// CRC-32C, so that neither side needs the object in memory. It reports put-MB/s and
+// get-MB/s next to copy-MB/s, the rate of copying the object's own file, on the same
+// disk, with io.Copy and an fsync (the server fsyncs what it stores); and peak-RSS-MB, the server's VmHWM after the transfers (the
+// goal is under 100 MB). Run it with
+//
+//	go test ./e2e -run '^$' -bench S3Stream1GiB -benchtime 1x
+func BenchmarkS3Stream1GiB(b *testing.B) {
+	data := b.TempDir()
+	p := startUp(b, data)
+	client := benchS3Client(rootConfig(p), func(o *s3.Options) {
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+	})
+	ctx := context.Background()
+	bucket, key := "bench-stream", "one-gib.bin"
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		b.Fatalf("CreateBucket: %v", err)
+	}
+	table := crc32.MakeTable(crc32.Castagnoli)
+	want := crc32.New(table)
+	if _, err := io.Copy(want, newStreamBody(streamSize)); err != nil {
+		b.Fatal(err)
+	}
+	stopSampling := sampleRSS(b, p.cmd.Process.Pid)
+
+	var putTime, getTime, copyTime time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(key),
+			Body: newStreamBody(streamSize), ContentLength: aws.Int64(streamSize),
+		}); err != nil {
+			b.Fatalf("PutObject: %v\nserver: %s", err, p.stderr)
+		}
+		putTime += time.Since(start)
+
+		start = time.Now()
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			b.Fatalf("GetObject: %v", err)
+		}
+		got := crc32.New(table)
+		n, err := io.Copy(got, out.Body)
+		out.Body.Close()
+		getTime += time.Since(start)
+		if err != nil || n != streamSize || got.Sum32() != want.Sum32() {
+			b.Fatalf("GET read %d bytes with CRC-32C %08x, %v; want %d with %08x", n, got.Sum32(), err, streamSize, want.Sum32())
+		}
+
+		b.StopTimer()
+		src := largestFile(b, data)
+		dst := filepath.Join(filepath.Dir(src), "bench-copy.tmp")
+		b.StartTimer()
+		start = time.Now()
+		if err := copyFile(dst, src); err != nil {
+			b.Fatal(err)
+		}
+		copyTime += time.Since(start)
+		b.StopTimer()
+		os.Remove(dst)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	peakSampled := stopSampling()
+	hwm, err := procStatusKB(p.cmd.Process.Pid, "VmHWM")
+	if err != nil {
+		b.Fatal(err)
+	}
+	mbps := func(d time.Duration) float64 { return float64(b.N) * streamSize / 1e6 / d.Seconds() }
+	b.ReportMetric(mbps(putTime), "put-MB/s")
+	b.ReportMetric(mbps(getTime), "get-MB/s")
+	b.ReportMetric(mbps(copyTime), "copy-MB/s")
+	b.ReportMetric(float64(hwm)/1024, "peak-RSS-MB")
+	b.Logf("PUT %.0f MB/s, GET %.0f MB/s, file copy %.0f MB/s; keyless up peak RSS %.1f MiB (VmHWM; largest VmRSS sampled during the transfers %.1f MiB)",
+		mbps(putTime), mbps(getTime), mbps(copyTime), float64(hwm)/1024, float64(peakSampled)/1024)
+}
+
+// streamBody is a deterministic, seekable body of size bytes: a 1 MiB random block
+// repeated, each MiB stamped with its index so no two are alike.
+type streamBody struct {
+	off, size int64
+}
+
+var streamBlock = func() []byte {
+	blk := make([]byte, 1<<20)
+	rand.NewChaCha8([32]byte{1, 0}).Read(blk)
+	return blk
+}()
+
+func newStreamBody(size int64) *streamBody { return &streamBody{size: size} }
+
+func (s *streamBody) Read(p []byte) (int, error) {
+	if s.off >= s.size {
+		return 0, io.EOF
+	}
+	if rest := s.size - s.off; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n := 0
+	for n < len(p) {
+		at := s.off + int64(n)
+		in := at % int64(len(streamBlock))
+		c := copy(p[n:], streamBlock[in:])
+		// Stamp the first 8 bytes of each MiB with its index.
+		for j := range c {
+			if o := in + int64(j); o < 8 {
+				p[n+j] ^= byte(at / int64(len(streamBlock)) >> (8 * o))
+			} else {
+				break
+			}
+		}
+		n += c
+	}
+	s.off += int64(n)
+	return n, nil
+}
+
+func (s *streamBody) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += s.off
+	case io.SeekEnd:
+		offset += s.size
+	}
+	if offset < 0 {
+		return 0, errors.New("streamBody: negative offset")
+	}
+	s.off = offset
+	return offset, nil
+}
+
+// sampleRSS samples the VmRSS of process pid every 20 ms until the returned
+// function is called, which returns the largest, in KiB.
+func sampleRSS(b *testing.B, pid int) func() int64 {
+	var peak int64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if kb, err := procStatusKB(pid, "VmRSS"); err == nil && kb > peak {
+				peak = kb
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	stopFn := func() int64 {
+		once.Do(func() { close(stop); <-done })
+		return peak
+	}
+	b.Cleanup(func() { stopFn() })
+	return stopFn
+}
+
+// procCPUTime returns the user and system CPU time process pid has used, from
+// /proc/PID/stat (in clock ticks, taken as 100 a second, as on Linux everywhere).
+func procCPUTime(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses: utime and stime
+	// are the 14th and 15th of the whole line.
+	_, rest, ok := strings.Cut(string(raw), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, raw)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// procStatusKB reads field (such as VmHWM) of /proc/PID/status, in KiB.
+func procStatusKB(pid int, field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
+}
+
+// largestFile returns the largest regular file under dir: the stored object.
+func largestFile(b *testing.B, dir string) string {
+	b.Helper()
+	var best string
+	var size int64 = -1
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if info, err := d.Info(); err == nil && info.Size() > size {
+			best, size = path, info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if size < streamSize {
+		b.Fatalf("no file of the object's %d bytes under %s (largest %s, %d bytes)", streamSize, dir, best, size)
+	}
+	return best
+}
+
+// copyFile copies src to dst with io.Copy and fsyncs dst, as the server fsyncs the
+// object a PUT writes.
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return errors.Join(out.Sync(), out.Close())
+}
