@@ -171,12 +171,18 @@ func TestS3MoreOfficialClients(t *testing.T) {
 
 		home := t.TempDir()
 		cmd := exec.CommandContext(ctx, python, "-c", `
-import json, sys, urllib.request, boto3
+import json, sys, urllib.request, urllib.error, boto3
 from botocore.config import Config
 s3 = boto3.client("s3")
 # SigV4 presigned URLs: in us-east-1 botocore presigns with SigV2 query
-# authentication unless told otherwise, which keyless does not serve.
+# authentication unless told otherwise, which keyless refuses as new S3 buckets do.
 presigner = boto3.client("s3", config=Config(signature_version="s3v4"))
+v2_url = s3.generate_presigned_url("get_object", Params={"Bucket": "clients", "Key": "presigned/get.bin"}, ExpiresIn=300)
+try:
+    urllib.request.urlopen(v2_url)
+    v2 = {"status": 200, "body": ""}
+except urllib.error.HTTPError as e:
+    v2 = {"status": e.code, "body": e.read().decode()}
 pages = []
 for page in s3.get_paginator("list_objects_v2").paginate(Bucket="clients", Prefix="many/", PaginationConfig={"PageSize": 500}):
     pages.append([o["Key"] for o in page.get("Contents", [])])
@@ -187,7 +193,7 @@ put_url = presigner.generate_presigned_url("put_object", Params={"Bucket": "clie
 req = urllib.request.Request(put_url, data=bytes(range(256)) * 3, method="PUT")
 with urllib.request.urlopen(req) as r:
     put_status = r.status
-print(json.dumps({"pages": pages, "get_hex": got.hex(), "put_status": put_status, "get_url": get_url, "put_url": put_url}))
+print(json.dumps({"pages": pages, "get_hex": got.hex(), "put_status": put_status, "get_url": get_url, "put_url": put_url, "v2_url": v2_url, "v2": v2}))
 `)
 		cmd.Env = append(cleanEnv(),
 			"AWS_ACCESS_KEY_ID="+p.env["KEYLESS_ROOT_ACCESS_KEY_ID"],
@@ -209,6 +215,11 @@ print(json.dumps({"pages": pages, "get_hex": got.hex(), "put_status": put_status
 			PutStatus int        `json:"put_status"`
 			GetURL    string     `json:"get_url"`
 			PutURL    string     `json:"put_url"`
+			V2URL     string     `json:"v2_url"`
+			V2        struct {
+				Status int    `json:"status"`
+				Body   string `json:"body"`
+			} `json:"v2"`
 		}
 		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 			t.Fatalf("boto3 printed %q: %v", &stdout, err)
@@ -248,6 +259,12 @@ print(json.dumps({"pages": pages, "get_hex": got.hex(), "put_status": put_status
 		}
 		if res.PutStatus != 200 {
 			t.Errorf("presigned PUT answered %d, want 200", res.PutStatus)
+		}
+		// boto3's default presigner in us-east-1 signs with Signature Version 2: S3's
+		// refusal, in S3's error shape, not a 404 from one of keyless's own routes.
+		if !strings.Contains(res.V2URL, "AWSAccessKeyId=") || res.V2.Status != 400 ||
+			!strings.Contains(res.V2.Body, "<Code>InvalidRequest</Code>") || !strings.Contains(res.V2.Body, "Please use AWS4-HMAC-SHA256") {
+			t.Errorf("SigV2 presigned GET %q answered %d %q, want 400 InvalidRequest asking for AWS4-HMAC-SHA256", res.V2URL, res.V2.Status, res.V2.Body)
 		}
 		putBody := bytes.Repeat(func() []byte {
 			b := make([]byte, 256)

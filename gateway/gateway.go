@@ -128,6 +128,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveREST(w, r, name, svc)
 		return
 	}
+	if svc := g.cfg.REST["s3"]; svc != nil && isSigV2Query(r) {
+		// An S3 presigned URL of the retired Signature Version 2 (boto3's default
+		// presigner makes them): S3's own refusal, not one of keyless's routes.
+		g.writeRESTError(w, svc, g.ids.Next(), errSigV2)
+		return
+	}
 	if g.cfg.Fallback == nil {
 		g.serveQuery(w, r)
 		return

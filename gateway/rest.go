@@ -102,16 +102,31 @@ func isSigned(r *http.Request) bool {
 	return q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential") || q.Has("X-Amz-Signature")
 }
 
+// errSigV2 is S3's answer to Signature Version 2, which keyless, like S3 buckets
+// created since 2020, does not accept.
+var errSigV2 = awsapi.NewError("InvalidRequest", http.StatusBadRequest,
+	"The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
+
+// isSigV2Query reports whether r is authenticated with a Signature Version 2 query
+// string (AWSAccessKeyId, Signature and Expires), as presigned URLs of old clients are.
+func isSigV2Query(r *http.Request) bool {
+	q := r.URL.Query()
+	return q.Has("AWSAccessKeyId") && q.Has("Signature")
+}
+
+// writeRESTError writes err in svc's error shape.
+func (g *Gateway) writeRESTError(w http.ResponseWriter, svc *RESTService, requestID string, err error) {
+	if svc.WriteError != nil {
+		svc.WriteError(w, requestID, err)
+		return
+	}
+	awsapi.WriteQueryError(w, svc.Namespace, requestID, err)
+}
+
 // serveREST verifies a request for a REST service and hands it to the service.
 func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, name string, svc *RESTService) {
 	call := &Call{RequestID: g.ids.Next(), SourceIP: g.sourceIP(r), Time: g.cfg.Now(), Secure: r.TLS != nil}
-	fail := func(err error) {
-		if svc.WriteError != nil {
-			svc.WriteError(w, call.RequestID, err)
-			return
-		}
-		awsapi.WriteQueryError(w, svc.Namespace, call.RequestID, err)
-	}
+	fail := func(err error) { g.writeRESTError(w, svc, call.RequestID, err) }
 	if isSigned(r) {
 		var payload []byte
 		if !g.rules(name).ContentSHA256 {

@@ -122,6 +122,8 @@ func TestRESTRouting(t *testing.T) {
 		{name: "s3 wrong secret", method: "GET", path: "/bucket/key", sign: "s3", badSig: true, want: "error SignatureDoesNotMatch"},
 		{name: "signed for a service not served", method: "GET", path: "/keyless/v1/x", sign: "ec2", want: "error UnrecognizedClientException"},
 		{name: "signed iam goes to the Query services", method: "POST", path: "/", body: form("Action", "GetUser", "Version", "2010-05-08"), sign: "iam", want: "query iam"},
+		{name: "S3 Signature Version 2 presigned URL", method: "GET", path: "/bucket/key?AWSAccessKeyId=AKIAEXAMPLE&Signature=abc%3D&Expires=1", want: "error InvalidRequest"},
+		{name: "SigV2 query on a keyless path is still S3's refusal", method: "GET", path: "/keyless/v1/tokens?AWSAccessKeyId=AKIAEXAMPLE&Signature=abc", want: "error InvalidRequest"},
 		{name: "unsigned keyless path", method: "GET", path: "/keyless/v1/tokens", want: "fallback /keyless/v1/"},
 		{name: "unsigned healthz", method: "GET", path: "/healthz", want: "fallback GET /healthz"},
 		{name: "unsigned workspaces", method: "GET", path: "/2.0/workspaces/acme/pipelines-config/identity/oidc/.well-known/openid-configuration", want: "fallback /2.0/workspaces/"},
