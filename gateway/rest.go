@@ -110,6 +110,9 @@ var errSigV2 = awsapi.NewError("InvalidRequest", http.StatusBadRequest,
 // isSigV2Query reports whether r is authenticated with a Signature Version 2 query
 // string (AWSAccessKeyId, Signature and Expires), as presigned URLs of old clients are.
 func isSigV2Query(r *http.Request) bool {
+	if !strings.Contains(r.URL.RawQuery, "AWSAccessKeyId=") {
+		return false // the common case, without parsing the query on every request
+	}
 	q := r.URL.Query()
 	return q.Has("AWSAccessKeyId") && q.Has("Signature")
 }
