@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/store"
 )
 
@@ -187,4 +188,25 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// Conclude sets e's decision from how the call ended: Denied, with the deciding
+// statement, failed condition and reason, when denied; else Failed, with err's AWS
+// error code (and its message, unless the failure was internal), when err is not
+// nil; else Allowed.
+func (e *Event) Conclude(denied bool, statement, condition, reason string, err error) {
+	switch {
+	case denied:
+		e.Decision, e.ErrorCode = Denied, "AccessDenied"
+		e.Statement, e.Condition, e.Reason = statement, condition, reason
+	case err != nil:
+		e.Decision = Failed
+		ae := awsapi.AsError(err)
+		e.ErrorCode = ae.Code
+		if ae.Code != "InternalFailure" {
+			e.Reason = ae.Message
+		}
+	default:
+		e.Decision = Allowed
+	}
 }

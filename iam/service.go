@@ -202,20 +202,8 @@ func (s *Service) record(r *request, err error) {
 	if r.call.SourceIP.IsValid() {
 		e.SourceIP = r.call.SourceIP.String()
 	}
-	switch {
-	case r.denied:
-		e.Decision = audit.Denied
-		e.ErrorCode = "AccessDenied"
-		e.Statement, e.Condition = authz.Deciding(r.result)
-		e.Reason = string(r.result.Explain.Reason)
-	case err != nil:
-		e.Decision = audit.Failed
-		ae := awsapi.AsError(err)
-		e.ErrorCode = ae.Code
-		if ae.Code != "InternalFailure" {
-			e.Reason = ae.Message
-		}
-	}
+	stmt, cond := authz.Deciding(r.result)
+	e.Conclude(r.denied, stmt, cond, string(r.result.Explain.Reason), err)
 	s.cfg.Audit.Record(e)
 }
 

@@ -308,18 +308,10 @@ func (s *Service) record(c *call, err error) {
 		id := s.cfg.Identify(c.ctx)
 		e.Caller, e.SourceIP = id.Caller, id.SourceIP
 	}
-	switch {
-	case c.denial != nil:
-		e.Decision = audit.Denied
-		e.ErrorCode = "AccessDenied"
-		e.Statement, e.Condition, e.Reason = c.denial.Statement, c.denial.Condition, c.denial.Reason
-	case err != nil:
-		e.Decision = audit.Failed
-		ae := awsapi.AsError(err)
-		e.ErrorCode = ae.Code
-		if ae.Code != "InternalFailure" {
-			e.Reason = ae.Message
-		}
+	if d := c.denial; d != nil {
+		e.Conclude(true, d.Statement, d.Condition, d.Reason, err)
+	} else {
+		e.Conclude(false, "", "", "", err)
 	}
 	s.cfg.Audit.Record(e)
 }
