@@ -70,6 +70,16 @@ func dsn(path string, params ...string) string {
 	return "file:" + url.PathEscape(path) + "?" + strings.Join(append(q, params...), "&")
 }
 
+// openDB opens a pool of connections to dsn that keep their prepared
+// statements (see stmtCacheConnector).
+func openDB(dsn string) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtCacheConnector{c}), nil
+}
+
 // Memory is the path that opens a private in-memory database, for tests. It lives on
 // one connection, used for reads and writes alike, and disappears on Close.
 const Memory = ":memory:"
@@ -108,7 +118,7 @@ func open(ctx context.Context, path string, create bool) (*sqlstore.Store, error
 			return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 		}
 	}
-	w, err := sql.Open("sqlite", dsn(path, append(extra, "_txlock=immediate")...))
+	w, err := openDB(dsn(path, append(extra, "_txlock=immediate")...))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
@@ -142,7 +152,7 @@ func open(ctx context.Context, path string, create bool) (*sqlstore.Store, error
 			return nil, fmt.Errorf("store: open sqlite %q: journal mode is %q, want wal", path, mode)
 		}
 	}
-	r, err := sql.Open("sqlite", dsn(path, append(extra, "_pragma="+url.QueryEscape("query_only(1)"))...))
+	r, err := openDB(dsn(path, append(extra, "_pragma="+url.QueryEscape("query_only(1)"))...))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
