@@ -91,9 +91,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // host). auth is the request's verified signature: the handler reads the body
 // through awsapi.NewPayloadReader with it. A nil auth is an anonymous
 // (unsigned) request, which the Authorizer allows only where a bucket policy
-// does; its body is read as an unsigned payload. Every call is authorized,
-// audited and answered as S3 answers, errors in S3's Error document (a HEAD
-// request gets the status alone).
+// does (or, for a read, the object's ACL: see aclAllowsRead); its body is
+// read as an unsigned payload. Every call is authorized, audited and
+// answered as S3 answers, errors in S3's Error document (a HEAD request gets
+// the status alone).
 func (s *Service) Serve(w http.ResponseWriter, r *http.Request, auth *awsapi.Auth, bucket, key string) {
 	c := &call{ctx: r.Context(), w: w, r: r, auth: auth, requestID: s.ids.Next(), time: s.cfg.Now(), bucket: bucket, key: key}
 	if auth == nil {
@@ -170,8 +171,8 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, requestID, 
 
 // Subresources of bucket and object requests this slice does not serve.
 var unservedSubresources = []string{
-	"acl", "policy", "policyStatus", "cors", "website", "versioning", "lifecycle", "tagging",
-	"encryption", "publicAccessBlock", "ownershipControls", "logging", "notification",
+	"policy", "policyStatus", "cors", "website", "versioning", "lifecycle", "tagging",
+	"encryption", "publicAccessBlock", "logging", "notification",
 	"replication", "requestPayment", "accelerate", "analytics", "inventory", "metrics",
 	"intelligent-tiering", "object-lock", "legal-hold", "retention", "versions", "uploads",
 	"uploadId", "partNumber", "attributes", "restore", "select", "torrent",
@@ -186,6 +187,12 @@ func route(method, bucket, key string, q url.Values, h http.Header) (string, ope
 	}
 	if bucket != "" && key == "" && q.Has("policy") {
 		return routePolicy(method) // policy.go
+	}
+	if bucket != "" && q.Has("acl") {
+		return routeACL(method, key) // acl.go
+	}
+	if bucket != "" && q.Has("ownershipControls") {
+		return routeOwnershipControls(method, key) // acl.go
 	}
 	for _, sub := range unservedSubresources {
 		if q.Has(sub) {
@@ -270,8 +277,9 @@ func (c *call) conditions(extra ...string) map[string][]string {
 
 // authorize asks the Authorizer whether the caller may perform action on
 // resource, with the policy of the resource's bucket. A denial is
-// AccessDenied; a failure to decide is an internal error. The first resource
-// authorized is the one audited.
+// AccessDenied, unless the action is s3:GetObject and the object's ACL grants
+// the read (aclAllowsRead); a failure to decide is an internal error. The
+// first resource authorized is the one audited.
 func (s *Service) authorize(c *call, action, resource string, conds map[string][]string) error {
 	if c.resource == "" {
 		c.resource = resource
@@ -285,6 +293,9 @@ func (s *Service) authorize(c *call, action, resource string, conds map[string][
 		return nil
 	}
 	if d, out := accessDenied(err); d != nil {
+		if action == "s3:GetObject" && s.aclAllowsRead(c, resource, conds, bucketPolicy) {
+			return nil // an object ACL grants the read (acl.go)
+		}
 		c.denial = d
 		return out
 	}
