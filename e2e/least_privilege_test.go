@@ -57,38 +57,7 @@ func TestDeployRoleIsLeastPrivilege(t *testing.T) {
 		t.Fatalf("root PutObject other/keep.txt: %v", err)
 	}
 
-	// keyless.yaml: the local issuer as a Bitbucket provider, one role for
-	// web/production with the two templates.
-	m := mintJSON(t, p.env, "--repository", "web", "--environment", "production")
-	file := filepath.Join(t.TempDir(), "keyless.yaml")
-	config := fmt.Sprintf(`name: least
-providers:
-  bb:
-    type: bitbucket
-    workspace: keyless
-    workspace_uuid: %q
-    url: %s
-    audiences: [%q]
-roles:
-  - name: deploy-{repository}-{environment}
-    matrix:
-      repositories:
-        - {name: web, uuid: %q}
-      environments:
-        - {name: production, uuid: %q}
-    permissions:
-      - template: s3-deploy
-        bucket: site
-      - template: cloudfront-invalidate
-        distribution: %s
-`, m.Claims["workspaceUuid"], p.env["KEYLESS_ISSUER"], p.env["KEYLESS_AUDIENCE"],
-		m.Claims["repositoryUuid"], m.Claims["deploymentEnvironmentUuid"], siteDist)
-	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, errOut, code := run(t, provisionEnv(t, p), "apply", "-f", file, "--auto-approve"); code != 0 {
-		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
-	}
+	applyDeployRole(t, p)
 
 	// The deploy's session.
 	stsc := sts.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.env["KEYLESS_ENDPOINT"]), Credentials: aws.AnonymousCredentials{}})
@@ -285,4 +254,47 @@ func objectBody(ctx context.Context, t *testing.T, client *s3.Client, bucket, ke
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// applyDeployRole provisions with keyless apply, on p, the role
+// deploy-web-production, trusted for tokens of web/production from p's issuer,
+// with the s3-deploy template (bucket site) and the cloudfront-invalidate
+// template (distribution siteDist): the deploy role of the seeds. It returns its
+// ARN.
+func applyDeployRole(t *testing.T, p *upProc) string {
+	t.Helper()
+	// keyless.yaml: the local issuer as a Bitbucket provider, one role for
+	// web/production with the two templates.
+	m := mintJSON(t, p.env, "--repository", "web", "--environment", "production")
+	file := filepath.Join(t.TempDir(), "keyless.yaml")
+	config := fmt.Sprintf(`name: least
+providers:
+  bb:
+    type: bitbucket
+    workspace: keyless
+    workspace_uuid: %q
+    url: %s
+    audiences: [%q]
+roles:
+  - name: deploy-{repository}-{environment}
+    matrix:
+      repositories:
+        - {name: web, uuid: %q}
+      environments:
+        - {name: production, uuid: %q}
+    permissions:
+      - template: s3-deploy
+        bucket: site
+      - template: cloudfront-invalidate
+        distribution: %s
+`, m.Claims["workspaceUuid"], p.env["KEYLESS_ISSUER"], p.env["KEYLESS_AUDIENCE"],
+		m.Claims["repositoryUuid"], m.Claims["deploymentEnvironmentUuid"], siteDist)
+	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := run(t, provisionEnv(t, p), "apply", "-f", file, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+
+	return "arn:aws:iam::" + p.env["KEYLESS_ACCOUNT_ID"] + ":role/deploy-web-production"
 }

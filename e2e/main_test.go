@@ -8,10 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -220,4 +222,47 @@ func caClient(t testing.TB, env map[string]string) *http.Client {
 		t.Fatal("KEYLESS_CA_BUNDLE holds no certificate")
 	}
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// startMoto runs moto's server (S3, IAM, STS, …) on a free loopback port until the
+// test or benchmark ends, and returns its endpoint and process id. Without python3
+// and moto it is skipped (a failure under CI=true).
+func startMoto(b testing.TB) (string, int) {
+	b.Helper()
+	python := testenv.Python3(b, "moto")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	var out syncBuffer
+	cmd := exec.Command(python, "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
+	cmd.Env = cleanEnv()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	b.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	endpoint := "http://127.0.0.1:" + port
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			exited <- err
+			b.Fatalf("moto.server exited: %v\n%s", err, &out)
+		default:
+		}
+		if resp, err := http.Get(endpoint + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return endpoint, cmd.Process.Pid
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("moto.server did not answer on %s within 30s\n%s", endpoint, &out)
+		}
+	}
 }

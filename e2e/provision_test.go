@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/keyless-dev/keyless/internal/testenv"
 	"github.com/keyless-dev/keyless/issuer"
 )
 
@@ -287,31 +284,7 @@ func BenchmarkPlan200x3(b *testing.B) {
 // re-serialized documents compare equal), and the Go SDK reads back the provider,
 // the roles, their inline policies and the keyless:managed tag.
 func TestApplyToMoto(t *testing.T) {
-	py := testenv.Python3(t, "moto.server")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	srv := exec.Command(py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	srv.Env = cleanEnv()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto server not up after 30s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	endpoint, _ := startMoto(t)
 	dir, home := t.TempDir(), t.TempDir()
 	file := filepath.Join(dir, "keyless.yaml")
 	config := `name: moto

@@ -10,10 +10,8 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,8 +25,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
 const (
@@ -174,49 +170,6 @@ func concurrentRequests(b *testing.B, do func(i int) error) float64 {
 		b.Fatal(failed)
 	}
 	return float64(b.N) / elapsed.Seconds()
-}
-
-// startMoto runs moto's S3 server on a free loopback port until the benchmark ends,
-// and returns its endpoint and process id. Without python3 and moto the benchmark is
-// skipped.
-func startMoto(b *testing.B) (string, int) {
-	b.Helper()
-	python := testenv.Python3(b, "moto")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	var out syncBuffer
-	cmd := exec.Command(python, "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
-	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	b.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	endpoint := "http://127.0.0.1:" + port
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		select {
-		case err := <-exited:
-			exited <- err
-			b.Fatalf("moto.server exited: %v\n%s", err, &out)
-		default:
-		}
-		if resp, err := http.Get(endpoint + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return endpoint, cmd.Process.Pid
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("moto.server did not answer on %s within 30s\n%s", endpoint, &out)
-		}
-	}
 }
 
 const streamSize = 1 << 30

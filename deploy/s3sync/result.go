@@ -19,6 +19,10 @@ type Result struct {
 	// Changed are the keys uploaded or updated, Deleted the keys deleted,
 	// each sorted.
 	Changed, Deleted []string
+	// Keys are the keys of every source file the sync selected, changed or
+	// not, sorted: the site after the sync, which an invalidation plan
+	// needs to know what a wildcard would also evict.
+	Keys []string
 	// Bytes is the size of the uploads done (planned, with DryRun).
 	Bytes int64
 	// Duration is how long the sync took.

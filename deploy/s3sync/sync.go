@@ -133,7 +133,9 @@ func (s *syncer) run(ctx context.Context) (Result, error) {
 	}
 
 	var res Result
+	res.Keys = make([]string, 0, len(items))
 	for _, it := range items {
+		res.Keys = append(res.Keys, it.key)
 		switch it.action {
 		case Upload:
 			res.Upload++
@@ -145,6 +147,7 @@ func (s *syncer) run(ctx context.Context) (Result, error) {
 		}
 	}
 	res.Delete = len(deletes)
+	slices.Sort(res.Keys)
 	s.p.Planned(res.Totals)
 	if o.DryRun {
 		for _, it := range append(slices.Clone(items), deletes...) {

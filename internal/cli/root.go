@@ -118,4 +118,6 @@ var commands = []func(Streams) *cobra.Command{
 	newRenderCmd,
 	newPlanCmd,
 	newApplyCmd,
+	newDeployCmd,
+	newPipeCmd,
 }
