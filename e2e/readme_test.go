@@ -178,6 +178,37 @@ var readmeCommands = map[string]readmeCommand{
 	}},
 	`keyless policy simulate --input request.json`: {stdout: `"decision": "Allowed"`},
 
+	// Deploying a site. The README's stack has no site, bucket or distribution, and
+	// its AWS_ROLE_ARN (the step's role) may not write S3: the commands make a site
+	// and a bucket, and deploy with the stack's root credentials.
+	"keyless deploy s3 ./public s3://www.example.com --delete --cache-control 'max-age=300' --cache-control 'index.html=no-cache' --gzip '*.js,*.css,*.svg'": {
+		needs: "aws", stdout: "Uploaded 2 files",
+		run: "mkdir -p public/assets && printf '<h1>hi</h1>' > public/index.html && printf 'go()' > public/assets/app.js && " +
+			`AWS_ACCESS_KEY_ID="$KEYLESS_ROOT_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$KEYLESS_ROOT_SECRET_ACCESS_KEY" aws s3 mb s3://www.example.com && ` +
+			"env -u AWS_ROLE_ARN keyless deploy s3 ./public s3://www.example.com --delete --cache-control 'max-age=300' --cache-control 'index.html=no-cache' --gzip '*.js,*.css,*.svg'",
+		why: "make the site and the bucket first; deploy with the stack's root credentials",
+	},
+	`keyless deploy s3 ./public s3://www.example.com --output json > changes.json`: {
+		stdout: `"changed": [`,
+		run:    `env -u AWS_ROLE_ARN keyless deploy s3 ./public s3://www.example.com --output json > changes.json && cat changes.json`,
+		why:    "with the root credentials; show the summary (index.html gets new headers, assets/app.js is no longer gzipped)",
+		check: func(t *testing.T, _, stdout string) {
+			if !strings.Contains(stdout, `"uploaded": 1`) || !strings.Contains(stdout, `"updated": 1`) {
+				t.Errorf("want one upload (app.js, not gzipped now) and one update (index.html's headers):\n%s", stdout)
+			}
+		},
+	},
+	`keyless deploy invalidate --distribution-id EKEYLESSSITE01 --changes changes.json --wait`: {
+		stdout: "(dry run) invalidate: /index.html",
+		run:    `env -u AWS_ROLE_ARN keyless deploy invalidate --distribution-id EKEYLESSSITE01 --changes changes.json --dry-run`,
+		why:    "the README's stack has no distribution: print the plan",
+	},
+	`keyless deploy site --bucket www.example.com --distribution-id EKEYLESSSITE01 ./public --wait`: {
+		stdout: "Dry run: would upload 0 files",
+		run:    `env -u AWS_ROLE_ARN keyless deploy site --bucket www.example.com --distribution-id EKEYLESSSITE01 ./public --dry-run`,
+		why:    "the README's stack has no distribution: a dry run",
+	},
+
 	// Development.
 	`make check`:            {in: "repo", run: `make -n check`, why: "CI runs it before the tests; here only that the target exists", stdout: "go vet"},
 	`make fuzz FUZZTIME=5m`: {in: "repo", run: `make -n fuzz FUZZTIME=5m`, why: "fuzzing runs apart from the suite", stdout: "-fuzztime 5m"},
