@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,6 +126,12 @@ func (c *Cache) Invalidated(distributionID string, paths []string) {
 	defer c.mu.Unlock()
 	c.gen++
 	for _, p := range paths {
+		// Invalidation paths are URL-encoded (CloudFront's rule for spaces,
+		// non-ASCII and unsafe characters); entries are keyed by the decoded
+		// path of the request.
+		if decoded, err := url.PathUnescape(p); err == nil {
+			p = decoded
+		}
 		if prefix, ok := strings.CutSuffix(p, "*"); ok {
 			for k := range c.entries {
 				if k.dist == distributionID && strings.HasPrefix(k.path, prefix) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +255,21 @@ func TestExactInvalidation(t *testing.T) {
 	f.expect(f.do("GET", "/a.txt"), 200, "Miss from cloudfront", "a.txt v2")
 	f.expect(f.do("GET", "/a.txt.bak"), 200, "Hit from cloudfront", "a.txt.bak v1")
 	f.expect(f.do("GET", "/b.txt"), 200, "Hit from cloudfront", "b.txt v1")
+}
+
+// Invalidation paths come URL-encoded (spaces, non-ASCII): they evict the
+// objects requested by those names.
+func TestEncodedInvalidation(t *testing.T) {
+	f := newFixture(t, CacheConfig{})
+	for _, p := range []string{"my file.html", "café/menu.html", "café/wine.html"} {
+		f.origin.put("site", "www/"+p, p+" v1", ObjectMeta{})
+		f.do("GET", "/"+(&url.URL{Path: p}).EscapedPath())
+		f.origin.put("site", "www/"+p, p+" v2", ObjectMeta{})
+	}
+	f.h.Invalidated(dist, []string{"/my%20file.html", "/caf%C3%A9/*"})
+	for _, p := range []string{"my file.html", "café/menu.html", "café/wine.html"} {
+		f.expect(f.do("GET", "/"+(&url.URL{Path: p}).EscapedPath()), 200, "Miss from cloudfront", p+" v2")
+	}
 }
 
 // An invalidation during an origin read keeps what that read fetched out of the cache.
