@@ -580,17 +580,7 @@ func (s *Service) handlePutBucketACL(c *call) error {
 		b.ACL = req.grants
 		return b, nil
 	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return errNoSuchBucket(c.bucket)
-	case errorsIsAWS(err):
-		return awsapi.AsError(err)
-	case err != nil:
-		return fmt.Errorf("s3: put bucket acl: %w", err)
-	}
-	c.w.Header().Set("Content-Length", "0")
-	c.writeStatus(http.StatusOK)
-	return nil
+	return c.bucketUpdated(err, "put bucket acl")
 }
 
 func (s *Service) handleGetObjectACL(c *call) error {
@@ -686,17 +676,7 @@ func (s *Service) handlePutBucketOwnershipControls(c *call) error {
 		}
 		return b, nil
 	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return errNoSuchBucket(c.bucket)
-	case errorsIsAWS(err):
-		return awsapi.AsError(err)
-	case err != nil:
-		return fmt.Errorf("s3: put bucket ownership controls: %w", err)
-	}
-	c.w.Header().Set("Content-Length", "0")
-	c.writeStatus(http.StatusOK)
-	return nil
+	return c.bucketUpdated(err, "put bucket ownership controls")
 }
 
 func (s *Service) handleGetBucketOwnershipControls(c *call) error {
@@ -856,4 +836,21 @@ func (s *Service) aclAllowsRead(c *call, resource string, conds map[string][]str
 		return false
 	}
 	return true
+}
+
+// bucketUpdated answers a call that updated its bucket's configuration: 200
+// with no body, or err as S3 gives it (NoSuchBucket, the AWS error fn
+// returned, else an internal error naming what failed).
+func (c *call) bucketUpdated(err error, what string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errNoSuchBucket(c.bucket)
+	case errorsIsAWS(err):
+		return awsapi.AsError(err)
+	case err != nil:
+		return fmt.Errorf("s3: %s: %w", what, err)
+	}
+	c.w.Header().Set("Content-Length", "0")
+	c.writeStatus(http.StatusOK)
+	return nil
 }

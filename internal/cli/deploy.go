@@ -422,6 +422,17 @@ func (f *invalidateFlags) invalidate(ctx context.Context, s Streams, cf *cloudfr
 	return err
 }
 
+// printDryRunPlan says what an invalidation would be: its reasons on stderr,
+// its paths on stdout.
+func printDryRunPlan(s Streams, plan invalidation.Plan) {
+	for _, r := range plan.Reasons {
+		fmt.Fprintf(s.Err, "plan: %s\n", r)
+	}
+	for _, p := range plan.Paths {
+		fmt.Fprintf(s.Out, "(dry run) invalidate: %s\n", p)
+	}
+}
+
 // readChanges reads --changes: the JSON summary of `deploy s3 --output json`
 // (changed and deleted keys) or one key per line.
 func readChanges(path string) (keys []string, err error) {
@@ -504,12 +515,7 @@ room or splitting into batches. It says what it chose and why.`,
 				}
 			}
 			if dryRun {
-				for _, r := range plan.Reasons {
-					fmt.Fprintf(s.Err, "plan: %s\n", r)
-				}
-				for _, p := range plan.Paths {
-					fmt.Fprintf(s.Out, "(dry run) invalidate: %s\n", p)
-				}
+				printDryRunPlan(s, plan)
 				return nil
 			}
 			return inf.invalidate(ctx, s, cf, plan, log)
@@ -569,12 +575,7 @@ it to complete. Nothing changed: nothing is invalidated.`,
 				return err
 			}
 			if res.DryRun {
-				for _, r := range plan.Reasons {
-					fmt.Fprintf(s.Err, "plan: %s\n", r)
-				}
-				for _, p := range plan.Paths {
-					fmt.Fprintf(s.Out, "(dry run) invalidate: %s\n", p)
-				}
+				printDryRunPlan(s, plan)
 				return nil
 			}
 			return inf.invalidate(ctx, s, cf, plan, log)
