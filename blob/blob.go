@@ -10,8 +10,9 @@
 // blob it replaced; the metadata commit then orders concurrent writers, and a
 // reader holding the old ID never sees the new bytes.
 //
-// Backends live in sub-packages (fs, memory); blobtest holds the conformance
-// suite both pass.
+// Backends live in sub-packages (fs, memory, and tiered, which keeps small
+// blobs in the database's store.BlobStore and the others in another backend);
+// blobtest holds the conformance suite they all pass.
 package blob
 
 import (

@@ -80,6 +80,29 @@ type S3Store interface {
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) ([]Part, error)
 }
 
+// BlobStore keeps small blobs in the database: the bytes of small S3 objects
+// and parts, which cost a row there instead of a file each on disk (package
+// blob/tiered puts blobs up to a threshold here and bigger ones in a
+// blob.Store). Keys are blob keys: opaque byte strings of 1 to 4,096 bytes,
+// NUL and invalid UTF-8 included; the caller checks them (blob.CheckKey).
+// A blob is written, read and deleted whole; it is not meant for more than a
+// few hundred KiB. Writes are as durable as the backend's other writes, so
+// an object's inline bytes and its metadata survive (or not) together.
+//
+// Conventions, beyond Store's (store/storetest.RunBlobs checks them): an empty
+// blob is stored and reads back as nil with no error; distinct keys, however
+// similar (case, a trailing NUL, a 4,096-byte key and its prefix), are
+// distinct blobs.
+type BlobStore interface {
+	// PutBlob creates or replaces the blob under key, atomically.
+	PutBlob(ctx context.Context, key string, data []byte) error
+	// GetBlob returns the blob under key, or an error wrapping ErrNotFound.
+	GetBlob(ctx context.Context, key string) ([]byte, error)
+	// DeleteBlob removes the blob under key, or returns an error wrapping
+	// ErrNotFound if there is none.
+	DeleteBlob(ctx context.Context, key string) error
+}
+
 // KeyRange selects object keys by byte order: those after From (from From on
 // when Inclusive) and before To; an empty To sets no upper bound.
 type KeyRange struct {

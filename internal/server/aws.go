@@ -67,11 +67,15 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	if err != nil {
 		return nil, err
 	}
-	s3Svc, err := s.newS3(ctx, authorizer)
+	blobs, err := s.newBlobs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if s.edge, err = s.newEdge(cf, edgeCache); err != nil {
+	s3Svc, err := s.newS3(authorizer, blobs)
+	if err != nil {
+		return nil, err
+	}
+	if s.edge, err = s.newEdge(cf, edgeCache, blobs); err != nil {
 		return nil, err
 	}
 	return gateway.New(gateway.Config{

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/keyless-dev/keyless/blob"
-	"github.com/keyless-dev/keyless/blob/fs"
 	"github.com/keyless-dev/keyless/cloudfront"
 	"github.com/keyless-dev/keyless/edge"
 	"github.com/keyless-dev/keyless/store"
@@ -19,19 +17,14 @@ import (
 var edgeHosts = []string{edge.HostSuffix}
 
 // newEdge builds the handler that serves the distributions' sites of cf from the
-// S3 objects (metadata in the server's store, bytes in DIR/blobs), through cache,
-// which must be cf's Listener. It reads the objects as CloudFront with origin access
-// does: with no S3 authorization. Call it after newS3, which prepares DIR/blobs.
-func (s *Server) newEdge(cf *cloudfront.Service, cache *edge.Cache) (*edge.Handler, error) {
+// S3 objects (metadata in the server's store, bytes in blobs, the S3 service's
+// blob store, so that objects kept inline are read as those on disk), through
+// cache, which must be cf's Listener. It reads the objects as CloudFront with
+// origin access does: with no S3 authorization.
+func (s *Server) newEdge(cf *cloudfront.Service, cache *edge.Cache, blobs blob.Store) (*edge.Handler, error) {
 	meta, ok := s.st.(store.S3Store)
 	if !ok {
 		return nil, fmt.Errorf("edge: the store (%T) does not keep S3 metadata", s.st)
-	}
-	// A second reader of the S3 service's blob directory: blob stores are safe for
-	// concurrent use, also by several stores over the same files.
-	blobs, err := fs.New(filepath.Join(s.dataDir, blobsDir))
-	if err != nil {
-		return nil, fmt.Errorf("edge: %w", err)
 	}
 	return edge.New(edge.Config{Cache: cache, Sites: cf, Origin: s3Origin{meta: meta, blobs: blobs}, Logger: s.log})
 }

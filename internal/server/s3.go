@@ -14,7 +14,9 @@ import (
 	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/awsapi"
+	"github.com/keyless-dev/keyless/blob"
 	"github.com/keyless-dev/keyless/blob/fs"
+	"github.com/keyless-dev/keyless/blob/tiered"
 	"github.com/keyless-dev/keyless/gateway"
 	"github.com/keyless-dev/keyless/policy"
 	"github.com/keyless-dev/keyless/s3"
@@ -32,28 +34,45 @@ const blobsDir = "blobs"
 // there; the margin only guards against clock steps.
 const staleBlobAge = time.Minute
 
-// newS3 builds the S3 service: object metadata in the server's store, bytes in
-// DIR/blobs, every call authorized through the policy engine and audited. It
-// first removes the temporary files a killed server left in DIR/blobs.
-func (s *Server) newS3(ctx context.Context, authorizer *authz.Authorizer) (*s3.Service, error) {
-	meta, ok := s.st.(store.S3Store)
-	if !ok {
-		return nil, fmt.Errorf("s3: the store (%T) does not keep S3 metadata", s.st)
-	}
+// newBlobs builds the blob store of the S3 objects' bytes, which the S3
+// service writes and the edge reads: files in DIR/blobs, and, when the server's
+// store keeps blobs (store.BlobStore: SQLite and PostgreSQL do), the small ones
+// inline in the store instead (blob/tiered), which costs a small PUT a row
+// rather than a file. Objects written as files before stay readable. It first
+// removes the temporary files a killed server left in DIR/blobs.
+func (s *Server) newBlobs(ctx context.Context) (blob.Store, error) {
 	dir := filepath.Join(s.dataDir, blobsDir)
 	if !exists(dir) {
 		// Removed (if empty) with the data directory when the start fails.
 		s.createdDirs = append([]string{dir}, s.createdDirs...)
 	}
-	blobs, err := fs.New(dir)
+	files, err := fs.New(dir)
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
 	// File times are the real clock's, whatever s.now says.
-	if n, err := blobs.RemoveStale(ctx, time.Now().Add(-staleBlobAge)); err != nil {
+	if n, err := files.RemoveStale(ctx, time.Now().Add(-staleBlobAge)); err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	} else if n > 0 {
 		s.log.Info("removed temporary S3 blob files left by an earlier run", "count", n, "dir", dir)
+	}
+	inline, ok := s.st.(store.BlobStore)
+	if !ok {
+		return files, nil
+	}
+	blobs, err := tiered.New(files, inline)
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	return blobs, nil
+}
+
+// newS3 builds the S3 service: object metadata in the server's store, bytes in
+// blobs (newBlobs), every call authorized through the policy engine and audited.
+func (s *Server) newS3(authorizer *authz.Authorizer, blobs blob.Store) (*s3.Service, error) {
+	meta, ok := s.st.(store.S3Store)
+	if !ok {
+		return nil, fmt.Errorf("s3: the store (%T) does not keep S3 metadata", s.st)
 	}
 	svc, err := s3.New(s3.Config{
 		Store:      meta,

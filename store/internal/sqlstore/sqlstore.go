@@ -218,6 +218,9 @@ var migrations = [][]string{
 	// PostgreSQL. Objects keep their bucket from being deleted; uploads and
 	// their parts go with their bucket.
 	s3Migration,
+	// Version 4: small blobs kept inline (store.BlobStore), keyed by the
+	// SHA-256 of their key.
+	blobsMigration,
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A
