@@ -95,6 +95,10 @@ func (c Credentials) String() string {
 // GoString is String, so that %#v redacts too.
 func (c Credentials) GoString() string { return c.String() }
 
+// Format is String for every verb, so that no fmt verb (%d, %x, %+v …) prints
+// the struct's fields, secrets included.
+func (c Credentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
 // LogValue lets log/slog print the credentials without their secrets.
 func (c Credentials) LogValue() slog.Value {
 	return slog.GroupValue(

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -182,7 +183,7 @@ func TestExchangeSuccessSendsFields(t *testing.T) {
 	if d := time.Until(c.Expiration); d < 14*time.Minute || d > 16*time.Minute {
 		t.Errorf("expiration %s is not 15 minutes away", c.Expiration)
 	}
-	for _, s := range []string{c.String(), c.GoString()} {
+	for _, s := range []string{c.String(), c.GoString(), fmt.Sprintf("%v %+v %#v %s %d %x %q", c, c, c, c, c, c, c)} {
 		if strings.Contains(s, c.SecretAccessKey) || strings.Contains(s, c.SessionToken) {
 			t.Errorf("String leaks a secret (%d-byte rendering withheld)", len(s))
 		}
