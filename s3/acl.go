@@ -541,7 +541,7 @@ func (s *Service) handleGetBucketACL(c *call) error {
 	if err := s.authorize(c, "s3:GetBucketAcl", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -557,7 +557,7 @@ func (s *Service) handlePutBucketACL(c *call) error {
 	if err := s.authorize(c, "s3:PutBucketAcl", ARN(c.bucket, ""), c.conditions(aclWriteConditions(h)...)); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -590,7 +590,7 @@ func (s *Service) handleGetObjectACL(c *call) error {
 	if err := checkVersionID(c); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -613,7 +613,7 @@ func (s *Service) handlePutObjectACL(c *call) error {
 	if err := checkVersionID(c); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -655,7 +655,7 @@ func (s *Service) handlePutBucketOwnershipControls(c *call) error {
 	if err := s.authorize(c, "s3:PutBucketOwnershipControls", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	body, err := c.readXMLBody()
@@ -683,7 +683,7 @@ func (s *Service) handleGetBucketOwnershipControls(c *call) error {
 	if err := s.authorize(c, "s3:GetBucketOwnershipControls", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -817,8 +817,8 @@ func (s *Service) aclAllowsRead(c *call, resource string, conds map[string][]str
 	if !ok || bucket == "" || key == "" {
 		return false
 	}
-	b, err := s.cfg.Store.GetBucket(c.ctx, bucket)
-	if err != nil || aclsDisabled(b) {
+	b, ok, err := s.loadBucket(c, bucket)
+	if err != nil || !ok || aclsDisabled(b) {
 		return false
 	}
 	o, err := s.cfg.Store.GetObject(c.ctx, bucket, key)

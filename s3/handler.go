@@ -35,7 +35,7 @@ type call struct {
 	// Set by authorize.
 	resource string
 	denial   *Denial
-	policies map[string]string // bucket policies read, by bucket name
+	buckets  map[string]*store.Bucket // buckets read, by name (nil: none)
 	// wrote is set once a reply's status is written: a later error can
 	// no longer be sent.
 	wrote bool
@@ -440,7 +440,7 @@ func (s *Service) handleHeadBucket(c *call) error {
 	if err := s.authorize(c, "s3:ListBucket", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -453,7 +453,7 @@ func (s *Service) handleGetBucketLocation(c *call) error {
 	if err := s.authorize(c, "s3:GetBucketLocation", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -545,7 +545,7 @@ func (s *Service) handleListObjectsV2(c *call) error {
 	if err != nil {
 		return argumentError(err)
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	page, err := s.listObjects(c.ctx, c.bucket, req.Params())
@@ -579,7 +579,7 @@ func (s *Service) handleListObjects(c *call) error {
 	if err != nil {
 		return argumentError(err)
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	page, err := s.listObjects(c.ctx, c.bucket, req.Params())

@@ -198,7 +198,7 @@ func (s *Service) handleCreateMultipartUpload(c *call) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func (s *Service) partRequest(c *call, extra ...string) (store.MultipartUpload, 
 	if err != nil {
 		return store.MultipartUpload{}, 0, err
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return store.MultipartUpload{}, 0, err
 	}
 	u, err := s.multipartUpload(c.ctx, c.bucket, c.key, q.Get("uploadId"))
@@ -342,7 +342,7 @@ func (s *Service) handleUploadPartCopy(c *call) error {
 	if err := s.authorize(c, "s3:GetObject", ARN(srcBucket, srcKey), c.conditions()); err != nil {
 		return err
 	}
-	if _, err := s.bucket(c.ctx, srcBucket); err != nil {
+	if _, err := s.bucket(c, srcBucket); err != nil {
 		return err
 	}
 	src, rd, err := s.openObject(c.ctx, srcBucket, srcKey)
@@ -380,7 +380,7 @@ func (s *Service) handleCompleteMultipartUpload(c *call) error {
 	if err := xml.Unmarshal(body, &req); err != nil || len(req.Parts) == 0 || len(req.Parts) > MaxPartNumber {
 		return errMalformedXML()
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	u, err := s.multipartUpload(c.ctx, c.bucket, c.key, c.r.URL.Query().Get("uploadId"))
@@ -420,7 +420,7 @@ func (s *Service) handleAbortMultipartUpload(c *call) error {
 	if err := s.authorize(c, "s3:AbortMultipartUpload", ARN(c.bucket, c.key), c.conditions()); err != nil {
 		return err
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	if err := s.abortMultipartUpload(c.ctx, c.bucket, c.key, c.r.URL.Query().Get("uploadId")); err != nil {
@@ -468,7 +468,7 @@ func (s *Service) handleListParts(c *call) error {
 			return errInvalidArgument("Provided part-number-marker not an integer or within integer range")
 		}
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	u, err := s.multipartUpload(c.ctx, c.bucket, c.key, q.Get("uploadId"))
@@ -518,7 +518,7 @@ func (s *Service) handleListMultipartUploads(c *call) error {
 	}
 	prefix, delim := q.Get("prefix"), q.Get("delimiter")
 	keyMarker, idMarker := q.Get("key-marker"), q.Get("upload-id-marker")
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	all, err := s.cfg.Store.ListMultipartUploads(c.ctx, c.bucket, prefix)

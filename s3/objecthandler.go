@@ -188,7 +188,7 @@ func (s *Service) handlePutObject(c *call) error {
 	if err := s.authorizeWrite(c); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
@@ -366,7 +366,7 @@ func (s *Service) handleGetObject(c *call) error {
 	if err := s.authorize(c, "s3:GetObject", ARN(c.bucket, c.key), c.conditions()); err != nil {
 		return err
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	o, rd, err := s.openObject(c.ctx, c.bucket, c.key)
@@ -419,7 +419,7 @@ func (s *Service) handleDeleteObject(c *call) error {
 	if err := s.authorize(c, "s3:DeleteObject", ARN(c.bucket, c.key), c.conditions()); err != nil {
 		return err
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	if err := s.deleteObject(c.ctx, c.bucket, c.key); err != nil {
@@ -457,7 +457,7 @@ func (s *Service) handleDeleteObjects(c *call) error {
 	if err := xml.Unmarshal(body, &req); err != nil || len(req.Objects) == 0 || len(req.Objects) > MaxDeleteObjects {
 		return errMalformedXML()
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	var res deleteResult
@@ -551,11 +551,11 @@ func (s *Service) handleCopyObject(c *call) error {
 	default:
 		return errInvalidArgument("Unknown metadata directive.")
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}
-	if _, err := s.bucket(c.ctx, srcBucket); err != nil {
+	if _, err := s.bucket(c, srcBucket); err != nil {
 		return err
 	}
 	src, err := s.object(c.ctx, srcBucket, srcKey)

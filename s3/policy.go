@@ -49,7 +49,7 @@ func errMalformedPolicy(msg string) *awsapi.Error {
 
 // bucketPolicy returns the policy of the bucket resource names
 // ("arn:aws:s3:::bucket[/key]"): "" when the bucket has none or does not
-// exist, or resource names no bucket. Each bucket's is read once per call.
+// exist, or resource names no bucket.
 func (s *Service) bucketPolicy(c *call, resource string) (string, error) {
 	rest, ok := strings.CutPrefix(resource, "arn:aws:s3:::")
 	if !ok {
@@ -59,19 +59,10 @@ func (s *Service) bucketPolicy(c *call, resource string) (string, error) {
 	if name == "" {
 		return "", nil
 	}
-	if doc, ok := c.policies[name]; ok {
-		return doc, nil
-	}
-	b, err := s.cfg.Store.GetBucket(c.ctx, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	b, _, err := s.loadBucket(c, name)
+	if err != nil {
 		return "", fmt.Errorf("s3: get the policy of bucket %s: %w", name, err)
 	}
-	if c.policies == nil {
-		c.policies = map[string]string{}
-	}
-	c.policies[name] = b.Policy
 	return b.Policy, nil
 }
 
@@ -116,7 +107,7 @@ func (s *Service) handlePutBucketPolicy(c *call) error {
 	if err := s.authorize(c, "s3:PutBucketPolicy", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	if _, err := s.bucket(c.ctx, c.bucket); err != nil {
+	if _, err := s.bucket(c, c.bucket); err != nil {
 		return err
 	}
 	pr, err := awsapi.NewPayloadReader(c.r, c.auth, awsapi.PayloadOptions{})
@@ -151,7 +142,7 @@ func (s *Service) handleGetBucketPolicy(c *call) error {
 	if err := s.authorize(c, "s3:GetBucketPolicy", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	b, err := s.bucket(c.ctx, c.bucket)
+	b, err := s.bucket(c, c.bucket)
 	if err != nil {
 		return err
 	}

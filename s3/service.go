@@ -263,15 +263,42 @@ func (s *Service) createBucket(ctx context.Context, name, region, ownership stri
 }
 
 // bucket returns a bucket, or NoSuchBucket.
-func (s *Service) bucket(ctx context.Context, name string) (store.Bucket, error) {
-	b, err := s.cfg.Store.GetBucket(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Bucket{}, errNoSuchBucket(name)
-	}
+func (s *Service) bucket(c *call, name string) (store.Bucket, error) {
+	b, ok, err := s.loadBucket(c, name)
 	if err != nil {
 		return store.Bucket{}, fmt.Errorf("s3: get bucket: %w", err)
 	}
+	if !ok {
+		return store.Bucket{}, errNoSuchBucket(name)
+	}
 	return b, nil
+}
+
+// loadBucket reads a bucket once per call (ok false when there is none): the
+// authorization (its policy) and the handler share the read. A call that
+// changes its bucket does so last, so nothing reads a stale record.
+func (s *Service) loadBucket(c *call, name string) (b store.Bucket, ok bool, err error) {
+	if cached, seen := c.buckets[name]; seen {
+		if cached == nil {
+			return store.Bucket{}, false, nil
+		}
+		return *cached, true, nil
+	}
+	b, err = s.cfg.Store.GetBucket(c.ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return store.Bucket{}, false, err
+	}
+	if c.buckets == nil {
+		c.buckets = map[string]*store.Bucket{}
+	}
+	if err != nil {
+		c.buckets[name] = nil
+		return store.Bucket{}, false, nil
+	}
+	c.buckets[name] = &b
+	return b, true, nil
 }
 
 // listBuckets returns the buckets of the service's account, by name.
