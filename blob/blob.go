@@ -35,12 +35,11 @@ var ErrInvalidKey = errors.New("blob: invalid key")
 type Info struct {
 	// Size is the length of the blob in bytes.
 	Size int64
-	// MD5 and SHA256 are digests of the blob's bytes, computed while Put streamed
-	// them (S3 ETags and x-amz-content-sha256 need them). Concat leaves both nil:
-	// it copies its sources without reading them through a hash, and S3 derives a
-	// multipart object's ETag and checksums from those of its parts.
-	MD5    []byte
-	SHA256 []byte
+	// MD5 is the digest of the blob's bytes, computed while Put streamed them
+	// (S3's ETag). Concat leaves it nil: it copies its sources without reading
+	// them through a hash, and S3 derives a multipart object's ETag and
+	// checksums from those of its parts.
+	MD5 []byte
 }
 
 // Reader reads one blob. It is a snapshot: a Put or Delete of the key while it
@@ -73,7 +72,7 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// Concat writes the blobs under srcs, in order, one after the other as the
 	// blob under dst, with Put's atomicity and durability, and reports its Size
-	// (MD5 and SHA256 nil). It streams: the bytes are copied once, by the
+	// (MD5 nil). It streams: the bytes are copied once, by the
 	// kernel where it can. dst may be one of srcs (its old bytes are read). A
 	// missing source gives an error wrapping ErrNotFound and leaves dst
 	// unchanged. The sources are not deleted. No sources make an empty blob.

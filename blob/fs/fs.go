@@ -77,14 +77,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 	if err := blob.CheckKey(key); err != nil {
 		return blob.Info{}, fmt.Errorf("blob/fs: put: %w", err)
 	}
-	md5h, shah := md5.New(), sha256.New()
+	md5h := md5.New()
 	size, err := s.write(ctx, key, func(f *os.File) (int64, error) {
-		return blob.Copy(ctx, io.MultiWriter(f, md5h, shah), r, make([]byte, blob.CopyBufferSize))
+		return blob.Copy(ctx, io.MultiWriter(f, md5h), r, make([]byte, blob.CopyBufferSize))
 	})
 	if err != nil {
 		return blob.Info{}, fmt.Errorf("blob/fs: put: %w", err)
 	}
-	return blob.Info{Size: size, MD5: md5h.Sum(nil), SHA256: shah.Sum(nil)}, nil
+	return blob.Info{Size: size, MD5: md5h.Sum(nil)}, nil
 }
 
 // Concat copies the source files into a temporary file with copy_file_range

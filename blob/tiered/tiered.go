@@ -60,7 +60,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -145,11 +144,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 	defer unlock()
 	if eof && n <= s.threshold {
 		data := buf[:n]
-		m, sh := md5.Sum(data), sha256.Sum256(data)
+		m := md5.Sum(data)
 		if err := s.putInline(ctx, key, data); err != nil {
 			return blob.Info{}, fmt.Errorf("blob/tiered: put: %w", err)
 		}
-		return blob.Info{Size: int64(n), MD5: m[:], SHA256: sh[:]}, nil
+		return blob.Info{Size: int64(n), MD5: m[:]}, nil
 	}
 	rest := io.MultiReader(bytes.NewReader(buf[:n]), r)
 	info, err := s.putBig(ctx, key, func() (blob.Info, error) { return s.big.Put(ctx, key, rest) })
