@@ -2,22 +2,18 @@ package s3sync
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
-	"hash"
 	"io"
 	"os"
 	"sync"
 )
 
 // body is an upload's body over a file or buffer: it reads at offsets (so
-// the transfer manager streams parts straight from it, without buffering),
-// reports each byte once to progress as it is first read, and hashes the
-// bytes as they are read, per part, to learn the upload's MD5-based ETag
-// without reading the file twice. The SDK may read a part more than once
-// (to compute a checksum before sending it over plain HTTP, or to retry):
-// only reads past what was already seen of a part count.
+// the transfer manager streams parts straight from it, without buffering)
+// and reports each byte once to progress as it is first read. The SDK may
+// read a part more than once (to compute a checksum before sending it over
+// plain HTTP, or to retry): only reads past what was already seen of a part
+// count.
 type body struct {
 	r        io.ReaderAt
 	size     int64
@@ -29,10 +25,8 @@ type body struct {
 }
 
 type partState struct {
-	mu     sync.Mutex
-	seen   int64 // bytes of the part read and hashed, from its start
-	h      hash.Hash
-	broken bool // a read skipped bytes: the hash is unknown
+	mu   sync.Mutex
+	seen int64 // bytes of the part read, from its start
 }
 
 // newBody returns the body of size bytes read from r, uploaded in parts of
@@ -44,11 +38,7 @@ func newBody(r io.ReaderAt, size, partSize int64, progress func(int64)) *body {
 	} else {
 		partSize = max(size, 1)
 	}
-	b := &body{r: r, size: size, partSize: partSize, progress: progress, parts: make([]partState, n)}
-	for i := range b.parts {
-		b.parts[i].h = md5.New()
-	}
-	return b
+	return &body{r: r, size: size, partSize: partSize, progress: progress, parts: make([]partState, n)}
 }
 
 // ReadAt reads from the underlying file.
@@ -68,8 +58,7 @@ func (b *body) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// saw hashes and counts p, read at off, where it extends what was seen of
-// its part.
+// saw counts p, read at off, where it extends what was seen of its part.
 func (b *body) saw(p []byte, off int64) {
 	if len(p) == 0 {
 		return
@@ -81,18 +70,12 @@ func (b *body) saw(p []byte, off int64) {
 	st := &b.parts[i]
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	rel := off - i*b.partSize
-	end := rel + int64(len(p))
-	switch {
-	case rel > st.seen:
-		st.broken = true
-	case end > st.seen:
-		st.h.Write(p[st.seen-rel:])
-	default:
+	end := off - i*b.partSize + int64(len(p))
+	if end <= st.seen {
 		return
 	}
 	if b.progress != nil {
-		b.progress(end - max(st.seen, rel))
+		b.progress(end - max(st.seen, off-i*b.partSize))
 	}
 	st.seen = end
 }
@@ -126,30 +109,6 @@ func (b *body) Seek(offset int64, whence int) (int64, error) {
 	}
 	b.pos = offset
 	return offset, nil
-}
-
-// contentETag returns the MD5-based ETag of the bytes read (the MD5 for one
-// part, the multipart ETag for more), or "" when some were not read in
-// order.
-func (b *body) contentETag() string {
-	var sums []byte
-	for i := range b.parts {
-		st := &b.parts[i]
-		st.mu.Lock()
-		want := min(b.partSize, b.size-int64(i)*b.partSize)
-		ok := !st.broken && st.seen == want
-		if ok {
-			sums = st.h.Sum(sums)
-		}
-		st.mu.Unlock()
-		if !ok {
-			return ""
-		}
-	}
-	if len(b.parts) == 1 {
-		return hex.EncodeToString(sums)
-	}
-	return multipartETag(sums, len(b.parts))
 }
 
 // spill is a write buffer that moves to a temporary file once it holds

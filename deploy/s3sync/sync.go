@@ -532,8 +532,22 @@ func (s *syncer) upload(ctx context.Context, u *manager.Uploader, h *hasher, it 
 	}
 	it.size = b.size
 	it.etag = strings.Trim(aws.ToString(out.ETag), `"`)
-	if c := b.contentETag(); c != it.etag {
-		it.content = c
+	if out.ServerSideEncryption == types.ServerSideEncryptionAwsKms || out.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse {
+		// With SSE-KMS the ETag is not the MD5 of the bytes: learn the
+		// MD5-based one, for the manifest, by reading the file again. Hashing
+		// every upload as it is sent would cost a quarter of the client's CPU
+		// for this rare case.
+		req := hashRequest{whole: len(b.parts) == 1}
+		if !req.whole {
+			req.partSizes = []int64{b.partSize}
+		}
+		d, err := h.hash(it.file.path, it.gzip, req)
+		if err != nil {
+			return err
+		}
+		if it.content = d.md5; !req.whole {
+			it.content = d.parts[b.partSize]
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -142,6 +143,13 @@ func (a *deployAuth) s3Client(cfg aws.Config, concurrency int) *s3.Client {
 		if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
 			host := u.Hostname()
 			o.UsePathStyle = host == "localhost" || net.ParseIP(host) != nil
+			if ip := net.ParseIP(host); u.Scheme == "http" && (host == "localhost" || ip != nil && ip.IsLoopback()) {
+				// Over HTTPS the SDK sends payloads unsigned (TLS protects
+				// them) with a checksum; over plain HTTP it hashes every body
+				// with SHA-256 to sign it. On loopback there is no network to
+				// protect from: send them as over HTTPS.
+				o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+			}
 		}
 	})
 }
