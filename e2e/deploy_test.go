@@ -378,3 +378,15 @@ func TestDeployMotoSameContent(t *testing.T) {
 		t.Errorf("www/img/logo.svg: %+v, want gzip and max-age=60", o)
 	}
 }
+
+// TestDeployMissingBucket: a deploy to a bucket that does not exist fails
+// with S3's error and says what to do.
+func TestDeployMissingBucket(t *testing.T) {
+	p := startUp(t, t.TempDir())
+	site := t.TempDir()
+	writeFile(t, filepath.Join(site, "index.html"), "hi\n")
+	_, errOut, code := run(t, withEnv(p.env), "deploy", "s3", site, "s3://no-such-bucket")
+	if code != 1 || !strings.Contains(errOut, "NoSuchBucket") || !strings.Contains(errOut, "hint: bucket no-such-bucket does not exist") {
+		t.Errorf("exit %d, stderr %q; want 1, NoSuchBucket and a hint", code, errOut)
+	}
+}

@@ -570,7 +570,7 @@ func (s *Service) handlePutBucketACL(c *call) error {
 	if err != nil {
 		return err
 	}
-	err = s.cfg.Store.UpdateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
+	err = s.updateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
 		if aclsDisabled(b) {
 			if !ownerFullControlOnly(req, owners.bucketOwner) {
 				return b, errACLNotSupported()
@@ -666,7 +666,7 @@ func (s *Service) handlePutBucketOwnershipControls(c *call) error {
 	if err != nil {
 		return err
 	}
-	err = s.cfg.Store.UpdateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
+	err = s.updateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
 		if ownership == ownershipEnforced && !aclsDisabled(b) && !onlyOwnerGrants(b.ACL, CanonicalUserID(b.Owner)) {
 			return b, errBucketACLWithOwnership()
 		}
@@ -702,7 +702,7 @@ func (s *Service) handleDeleteBucketOwnershipControls(c *call) error {
 	if err := s.authorize(c, "s3:PutBucketOwnershipControls", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	err := s.cfg.Store.UpdateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
+	err := s.updateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
 		if _, ok := bucketOwnershipControls(b); !ok {
 			return b, nil
 		}

@@ -51,6 +51,12 @@ func errInvalidRange() *awsapi.Error {
 	return awsapi.NewError("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable")
 }
 
+// errRequestCanceled records a request whose client closed the connection
+// before the reply (499, the status proxies log for it; nobody receives it).
+func errRequestCanceled() *awsapi.Error {
+	return awsapi.NewError("RequestCanceled", 499, "The client closed the request before the reply")
+}
+
 func errACLNotSupported() *awsapi.Error {
 	return awsapi.NewError("AccessControlListNotSupported", http.StatusBadRequest, "The bucket does not allow ACLs")
 }

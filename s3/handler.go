@@ -121,6 +121,11 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, auth *awsapi.Aut
 	if err == nil {
 		err = op(s, c)
 	}
+	if err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away: not a failure of the service. Nobody reads
+		// the reply; the audit says what happened.
+		err = errRequestCanceled()
+	}
 	s.record(c, err)
 	if err == nil {
 		return

@@ -124,7 +124,7 @@ func (s *Service) handlePutBucketPolicy(c *call) error {
 	if err := ValidateBucketPolicy(doc); err != nil {
 		return err
 	}
-	err = s.cfg.Store.UpdateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
+	err = s.updateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
 		b.Policy = string(doc)
 		return b, nil
 	})
@@ -161,7 +161,7 @@ func (s *Service) handleDeleteBucketPolicy(c *call) error {
 	if err := s.authorize(c, "s3:DeleteBucketPolicy", ARN(c.bucket, ""), c.conditions()); err != nil {
 		return err
 	}
-	err := s.cfg.Store.UpdateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
+	err := s.updateBucket(c.ctx, c.bucket, func(b store.Bucket) (store.Bucket, error) {
 		b.Policy = ""
 		return b, nil
 	})

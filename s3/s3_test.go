@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -607,5 +608,19 @@ func TestBuckets(t *testing.T) {
 	_, err = f.client.PutObject(bg, &s3.PutObjectInput{Bucket: aws.String("alpha"), Key: aws.String("k"), Body: strings.NewReader("x")})
 	if errCode(err) != "NoSuchBucket" {
 		t.Fatalf("put to deleted bucket: %v", err)
+	}
+}
+
+// TestClientGoneIsNotAFailure: a request whose client went away is audited
+// as RequestCanceled, not as an internal failure of the service.
+func TestClientGoneIsNotAFailure(t *testing.T) {
+	f := newFixture(t, false)
+	f.bucket(t, "gone")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest(http.MethodGet, "/gone/key", nil).WithContext(ctx)
+	f.svc.Serve(httptest.NewRecorder(), r, nil, "gone", "key")
+	if e := f.lastEvent(); e.ErrorCode != "RequestCanceled" {
+		t.Errorf("audited %s %q, want RequestCanceled", e.Decision, e.ErrorCode)
 	}
 }

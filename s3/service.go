@@ -140,6 +140,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// BucketCacheTTL is how long a bucket read from Store is reused (0:
+	// DefaultBucketCacheTTL; negative: never). The service's own changes to
+	// a bucket take effect at once.
+	BucketCacheTTL time.Duration
 	// Rand is the source of request and blob IDs (default crypto/rand.Reader).
 	Rand io.Reader
 }
@@ -151,7 +155,8 @@ type Service struct {
 	ids     *awsapi.RequestIDs
 	ownerID string // the canonical user ID of Account
 
-	randMu sync.Mutex // guards cfg.Rand
+	randMu  sync.Mutex // guards cfg.Rand
+	buckets bucketCache
 }
 
 // New returns the service, or an error when the configuration is invalid.
@@ -175,7 +180,11 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	return &Service{cfg: cfg, ids: ids, ownerID: CanonicalUserID(cfg.Account)}, nil
+	ttl := cfg.BucketCacheTTL
+	if ttl == 0 {
+		ttl = DefaultBucketCacheTTL
+	}
+	return &Service{cfg: cfg, ids: ids, ownerID: CanonicalUserID(cfg.Account), buckets: bucketCache{ttl: max(ttl, 0)}}, nil
 }
 
 // CanonicalUserID is the S3 canonical user ID keyless gives an account: 64
@@ -244,11 +253,19 @@ func ValidBucketName(name string) bool {
 	return true
 }
 
+// updateBucket changes a bucket in the store (see store.S3Store.UpdateBucket)
+// and in the service's cache.
+func (s *Service) updateBucket(ctx context.Context, name string, fn func(store.Bucket) (store.Bucket, error)) error {
+	defer s.buckets.changed(name)
+	return s.cfg.Store.UpdateBucket(ctx, name, fn)
+}
+
 // createBucket creates bucket name in region with the given object
 // ownership (validated by the caller).
 func (s *Service) createBucket(ctx context.Context, name, region, ownership string) error {
 	b := store.Bucket{Name: name, Region: region, Owner: s.cfg.Account, CreatedAt: s.now(), ObjectOwnership: ownership}
 	err := s.cfg.Store.CreateBucket(ctx, b)
+	s.buckets.changed(name)
 	if errors.Is(err, store.ErrAlreadyExists) {
 		cur, gerr := s.cfg.Store.GetBucket(ctx, name)
 		if gerr == nil && cur.Owner == s.cfg.Account {
@@ -284,21 +301,18 @@ func (s *Service) loadBucket(c *call, name string) (b store.Bucket, ok bool, err
 		}
 		return *cached, true, nil
 	}
-	b, err = s.cfg.Store.GetBucket(c.ctx, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	b, ok, err = s.buckets.get(c.ctx, s.cfg.Store, name)
+	if err != nil {
 		return store.Bucket{}, false, err
 	}
 	if c.buckets == nil {
 		c.buckets = map[string]*store.Bucket{}
 	}
-	if err != nil {
-		c.buckets[name] = nil
-		return store.Bucket{}, false, nil
+	c.buckets[name] = nil
+	if ok {
+		c.buckets[name] = &b
 	}
-	c.buckets[name] = &b
-	return b, true, nil
+	return b, ok, nil
 }
 
 // listBuckets returns the buckets of the service's account, by name.
@@ -320,6 +334,7 @@ func (s *Service) listBuckets(ctx context.Context) ([]store.Bucket, error) {
 // multipart uploads.
 func (s *Service) deleteBucket(ctx context.Context, name string) error {
 	parts, err := s.cfg.Store.DeleteBucket(ctx, name)
+	s.buckets.changed(name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return errNoSuchBucket(name)

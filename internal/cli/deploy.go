@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -282,6 +283,7 @@ func (f *syncFlags) runSync(ctx context.Context, s Streams, api s3sync.S3API, o 
 	rep.Start()
 	res, err := s3sync.Sync(ctx, api, o, rep)
 	rep.Stop()
+	err = deployHint(err, o.Bucket)
 	if err != nil && len(res.Changed)+len(res.Deleted)+res.Unchanged == 0 {
 		return res, err
 	}
@@ -426,6 +428,22 @@ func (f *invalidateFlags) invalidate(ctx context.Context, s Streams, cf *cloudfr
 			state = "completed"
 		}
 		fmt.Fprintf(s.Out, "Invalidation %s %s on %s: %s\n", id, state, f.distributionID, strings.Join(plan.Paths, " "))
+	}
+	return err
+}
+
+// deployHint adds what to do to the errors a deploy's setup most often
+// meets: a bucket that is not there, or a role that may not touch it.
+func deployHint(err error, bucket string) error {
+	var ae smithy.APIError
+	if err == nil || !errors.As(err, &ae) {
+		return err
+	}
+	switch ae.ErrorCode() {
+	case "NoSuchBucket":
+		return fmt.Errorf("%w\nhint: bucket %s does not exist: check its name (and --endpoint-url), or create it (aws s3 mb s3://%s)", err, bucket, bucket)
+	case "AccessDenied", "AllAccessDisabled":
+		return fmt.Errorf("%w\nhint: the credentials may not sync s3://%s: a deploy needs s3:ListBucket on the bucket, s3:GetObject and s3:PutObject on its objects (s3:DeleteObject with --delete, s3:PutObjectAcl with --acl), as keyless.yaml's s3-deploy template grants", err, bucket)
 	}
 	return err
 }
