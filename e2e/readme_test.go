@@ -69,6 +69,9 @@ var readmeCommands = map[string]readmeCommand{
 	`keyless token mint --ci github --owner acme --repository web --tag v1.2.0 --output json`:                   {stdout: `"sub": "repo:acme/web:ref:refs/tags/v1.2.0"`},
 	`keyless token mint --ci gitlab --project acme/web --branch main --output json`:                             {stdout: `"sub": "project_path:acme/web:ref_type:branch:ref:main"`},
 
+	// Bitbucket Pipelines variables.
+	`keyless token mint --workspace acme --repository web --environment production --print-env`: {stdout: "export BITBUCKET_STEP_OIDC_TOKEN='eyJ"},
+
 	// Signing keys.
 	`keyless keys list`:                {stdout: "active"},
 	`keyless keys prepare --alg ES256`: {stdout: "prepared "},
@@ -219,6 +222,7 @@ var readmeCommands = map[string]readmeCommand{
 	`go test ./e2e -run '^$' -bench LoopbackExchange -benchtime 20000x`: {in: "repo", run: `go test ./e2e -list 'LoopbackExchange'`, why: "as above", stdout: "BenchmarkLoopbackExchange"},
 	`go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 3000x`:    {in: "repo", run: `go test ./e2e -list 'S3SmallObjects'`, why: "as above", stdout: "BenchmarkS3SmallObjects"},
 	`go test ./e2e -run '^$' -bench S3Stream1GiB -benchtime 1x`:         {in: "repo", run: `go test ./e2e -list 'S3Stream1GiB'`, why: "as above", stdout: "BenchmarkS3Stream1GiB"},
+	`go test ./e2e -run '^$' -bench Deploy -benchtime 1x`:               {in: "repo", run: `go test ./e2e -list 'Deploy'`, why: "as above", stdout: "BenchmarkDeploy"},
 }
 
 // readmeBlock is one ```sh block: its setup lines (". FILE" and "export …", run
