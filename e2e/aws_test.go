@@ -54,6 +54,21 @@ func rootConfig(p *upProc) aws.Config {
 	}
 }
 
+// rootCLIEnv is the environment of an AWS CLI or boto3 process that calls p's S3
+// with its root credentials, with a fresh HOME and no AWS files of the user's.
+func rootCLIEnv(t testing.TB, p *upProc) []string {
+	home := t.TempDir()
+	return append(cleanEnv(),
+		"AWS_ACCESS_KEY_ID="+p.env["KEYLESS_ROOT_ACCESS_KEY_ID"],
+		"AWS_SECRET_ACCESS_KEY="+p.env["KEYLESS_ROOT_SECRET_ACCESS_KEY"],
+		"AWS_ENDPOINT_URL_S3="+p.env["AWS_ENDPOINT_URL_S3"],
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE="+filepath.Join(home, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"),
+		"HOME="+home,
+	)
+}
+
 func trustPolicy(providerARN, providerURL string, conditions map[string]any) string {
 	doc := map[string]any{
 		"Version": "2012-10-17",

@@ -176,7 +176,7 @@ func TestCloudFrontInvalidations(t *testing.T) {
 
 	// The audit log has the allowed and denied calls, the denial with its statement.
 	var allowed, denied bool
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(p.settledStderr(), "\n") {
 		if !strings.Contains(line, "msg=audit") || !strings.Contains(line, "service=cloudfront action=CreateInvalidation") || !strings.Contains(line, "caller="+sessionARN) {
 			continue
 		}

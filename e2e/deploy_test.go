@@ -129,12 +129,12 @@ func TestDeploySite(t *testing.T) {
 	}
 	deployed := func(what string, env []string, args ...string) (string, []string, []string) {
 		t.Helper()
-		mark := len(p.stderr.String())
+		mark := len(p.settledStderr())
 		out, errOut, code := run(t, env, args...)
 		if code != 0 {
 			t.Fatalf("%s: exit %d\n%s%s", what, code, out, errOut)
 		}
-		puts, copies := s3Writes(p.stderr.String()[mark:])
+		puts, copies := s3Writes(p.settledStderr()[mark:])
 		return out, puts, copies
 	}
 

@@ -58,6 +58,22 @@ type upProc struct {
 	done   chan error
 }
 
+// settledStderr returns keyless up's stderr once it has stopped growing (for
+// 150 ms, waiting at most 5 s). A request's audit line is written after its
+// reply is sent, so a test that has its reply waits for the line this way.
+func (p *upProc) settledStderr() string {
+	last, since := p.stderr.String(), time.Now()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
+		cur := p.stderr.String()
+		if len(cur) != len(last) {
+			last, since = cur, time.Now()
+		} else if time.Since(since) >= 150*time.Millisecond {
+			break
+		}
+	}
+	return last
+}
+
 // syncBuffer is a bytes.Buffer safe to read while the process writes to it.
 type syncBuffer struct {
 	mu  sync.Mutex

@@ -36,16 +36,7 @@ func TestS3ObjectACLWithAWSCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	home := t.TempDir()
-	clientEnv := append(cleanEnv(),
-		"AWS_ACCESS_KEY_ID="+p.env["KEYLESS_ROOT_ACCESS_KEY_ID"],
-		"AWS_SECRET_ACCESS_KEY="+p.env["KEYLESS_ROOT_SECRET_ACCESS_KEY"],
-		"AWS_ENDPOINT_URL_S3="+p.env["AWS_ENDPOINT_URL_S3"],
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"),
-		"HOME="+home,
-	)
+	clientEnv := rootCLIEnv(t, p)
 	// s3api runs `aws s3api ARGS --output json` and returns its stdout and stderr.
 	s3api := func(args ...string) (stdout, stderr string, err error) {
 		t.Helper()
@@ -157,7 +148,7 @@ func TestS3ObjectACLWithAWSCLI(t *testing.T) {
 	}
 
 	var allowed bool
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(p.settledStderr(), "\n") {
 		if strings.Contains(line, "msg=audit") && strings.Contains(line, "service=s3") && strings.Contains(line, "action=GetObject") &&
 			strings.Contains(line, "decision=Allowed") && !strings.Contains(line, "caller=arn:") && strings.Contains(line, "role=arn:aws:s3:::acl-site/index.html") {
 			allowed = true

@@ -108,7 +108,7 @@ func TestS3BucketPolicies(t *testing.T) {
 	}
 
 	var denied, anonAllowed bool
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(p.settledStderr(), "\n") {
 		if !strings.Contains(line, "msg=audit") || !strings.Contains(line, "service=s3") {
 			continue
 		}

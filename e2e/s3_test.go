@@ -75,16 +75,7 @@ func TestS3WithOfficialClients(t *testing.T) {
 	}
 	account := p.env["KEYLESS_ACCOUNT_ID"]
 	ctx := context.Background()
-	home := t.TempDir()
-	clientEnv := append(cleanEnv(),
-		"AWS_ACCESS_KEY_ID="+p.env["KEYLESS_ROOT_ACCESS_KEY_ID"],
-		"AWS_SECRET_ACCESS_KEY="+p.env["KEYLESS_ROOT_SECRET_ACCESS_KEY"],
-		"AWS_ENDPOINT_URL_S3="+p.env["AWS_ENDPOINT_URL_S3"],
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"),
-		"HOME="+home,
-	)
+	clientEnv := rootCLIEnv(t, p)
 	cli := func(args ...string) (stdout string, err error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -248,7 +239,7 @@ s3.download_file("site", "boto3/file.bin", sys.argv[2])
 		"action=PutObject decision=Denied role=arn:aws:s3:::other/x.txt":        false,
 		"action=DeleteObject decision=Denied role=arn:aws:s3:::site/deploy.txt": false,
 	}
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(p.settledStderr(), "\n") {
 		if !strings.Contains(line, "msg=audit") || !strings.Contains(line, "service=s3") || !strings.Contains(line, "caller="+sessionARN) ||
 			!strings.Contains(line, "source_ip=127.0.0.1") {
 			continue

@@ -6,6 +6,9 @@
 // limited by the gateway, and the gateway writes their AWS-shaped reply.
 // REST-protocol services (S3, CloudFront; see RESTService) get the verified
 // request itself, with a streaming body, and the Call in its context.
+// JSON-protocol services (Secrets Manager; see JSONService) get the operation
+// named by X-Amz-Target and the verified JSON body, and the gateway writes
+// their reply in the JSON protocol's shape.
 //
 // With Config.Fallback set, the gateway is the server's front handler: a signed
 // request goes to the service its credential scope names, whatever its path, and a
@@ -68,6 +71,9 @@ type Config struct {
 	// REST are the REST-protocol services by SigV4 service name ("s3",
 	// "cloudfront"). The map must not change after New.
 	REST map[string]*RESTService
+	// JSON are the AWS JSON-protocol services by SigV4 service name
+	// ("secretsmanager"). The map must not change after New.
+	JSON map[string]*JSONService
 	// Fallback, if set, serves the requests that are for no REST service and
 	// carry no credential scope of an AWS service keyless does not serve: the
 	// server's own routes, one of which must mount Query. Nil: ServeHTTP serves
@@ -92,6 +98,8 @@ type Gateway struct {
 	names []string
 	// restNames are the keys of cfg.REST in order, for Host matching.
 	restNames []string
+	// jsonNames are the keys of cfg.JSON in order, for X-Amz-Target matching.
+	jsonNames []string
 	ids       *awsapi.RequestIDs
 }
 
@@ -116,14 +124,24 @@ func New(cfg Config) *Gateway {
 		restNames = append(restNames, name)
 	}
 	slices.Sort(restNames)
+	jsonNames := make([]string, 0, len(cfg.JSON))
+	for name := range cfg.JSON {
+		jsonNames = append(jsonNames, name)
+	}
+	slices.Sort(jsonNames)
 	// crypto/rand's Reader never fails (it never returns an error since Go 1.24).
 	ids, _ := awsapi.NewRequestIDs(rand.Reader)
-	return &Gateway{cfg: cfg, names: names, restNames: restNames, ids: ids}
+	return &Gateway{cfg: cfg, names: names, restNames: restNames, jsonNames: jsonNames, ids: ids}
 }
 
-// ServeHTTP routes one request: to a REST service (by credential scope or Host),
-// else to Fallback when set, else as a Query-protocol request.
+// ServeHTTP routes one request: to a JSON service (by credential scope or
+// X-Amz-Target), to a REST service (by credential scope or Host), else to
+// Fallback when set, else as a Query-protocol request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name, svc := g.jsonRoute(r); svc != nil {
+		g.serveJSON(w, r, name, svc) // json.go
+		return
+	}
 	if name, svc := g.restRoute(r); svc != nil {
 		g.serveREST(w, r, name, svc)
 		return

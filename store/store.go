@@ -6,6 +6,11 @@
 // S3Store (s3.go) is a narrower interface of its own, the metadata of the local
 // S3 service, with its own conformance suite (storetest.RunS3); the SQL
 // backends implement both. Object bytes are not kept here but in package blob.
+//
+// PipelineVariableStore (pipelinevars.go) keeps Bitbucket Pipelines variables
+// of workspaces, repositories and deployment environments, with its own
+// conformance suite (storetest.RunPipelineVariables); the SQL backends
+// implement it too.
 package store
 
 import (

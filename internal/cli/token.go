@@ -1,17 +1,20 @@
 package cli
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyless-dev/keyless/bitbucket"
 	"github.com/keyless-dev/keyless/explain"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/oidc"
@@ -167,6 +170,7 @@ func newTokenMintCmd(s Streams) *cobra.Command {
 		ci, owner, group, project      string
 		ttl                            time.Duration
 		output, endpoint, cred, caFile string
+		printEnv                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "mint",
@@ -193,14 +197,23 @@ sets in id_tokens:, is sts.amazonaws.com unless --audience names others.
 
 GitHub and GitLab IDs (repository_id, project_id, namespace_id, …) are derived from
 the names, so the same names always give the same IDs; run, pipeline and job IDs are
-fresh on every mint.`,
+fresh on every mint.
+
+--print-env prints what a Bitbucket step of that repository (and deployment
+environment) would have in its environment, as POSIX "export K='V'" lines to eval: the
+token as BITBUCKET_STEP_OIDC_TOKEN, then the pipeline variables keyless up keeps for
+the workspace, the repository and the deployment environment (those of the Bitbucket
+variables API, such as rotated access keys), later scopes overriding earlier ones as
+Bitbucket does. Secured values are included, as the step gets them: the output is the
+step's own environment.`,
 		Example: `  keyless token mint --workspace acme --repository web
   keyless token mint --workspace acme --repository web --environment production --branch main --output json
   export BITBUCKET_STEP_OIDC_TOKEN=$(keyless token mint --workspace acme --repository web --audience sts.amazonaws.com)
   keyless token mint --ci github --repository acme/web --environment production
   keyless token mint --ci github --owner acme --repository web --branch release --event workflow_dispatch
   keyless token mint --ci gitlab --project acme/web --branch main --output json
-  keyless token mint --ci gitlab --group acme/platform --project web --tag v1.2.0 --audience https://vault.example.com`,
+  keyless token mint --ci gitlab --group acme/platform --project web --tag v1.2.0 --audience https://vault.example.com
+  eval "$(keyless token mint --workspace acme --repository web --environment Production --print-env)"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "token" && output != "json" {
@@ -209,6 +222,12 @@ fresh on every mint.`,
 			c, err := issuer.ParseCI(ci)
 			if err != nil {
 				return fmt.Errorf("invalid --ci %q: use bitbucket, github or gitlab", ci)
+			}
+			if printEnv && cmd.Flags().Changed("output") {
+				return errors.New("--print-env prints export lines: leave out --output")
+			}
+			if printEnv && c != issuer.CIBitbucket {
+				return fmt.Errorf("--print-env is for Bitbucket step tokens: keyless keeps no %s variables; leave out --ci or --print-env", c)
 			}
 			if err := mintNames(cmd, c, &req, owner, group, project); err != nil {
 				return err
@@ -232,6 +251,15 @@ fresh on every mint.`,
 			tok, err := client.Mint(cmd.Context(), req)
 			if err != nil {
 				return fmt.Errorf("mint: %w", err)
+			}
+			if printEnv {
+				hc := &http.Client{Timeout: 30 * time.Second, Transport: tlsTransport(pool)}
+				vars, err := bitbucket.FetchStepVariables(cmd.Context(), hc, endpoint, cred, req.Workspace, req.Repository, req.Environment)
+				if err != nil {
+					return fmt.Errorf("read the step's variables: %w", err)
+				}
+				_, err = io.WriteString(s.Out, stepEnv(tok.Raw, vars))
+				return err
 			}
 			if output == "json" {
 				enc := json.NewEncoder(s.Out)
@@ -264,6 +292,7 @@ fresh on every mint.`,
 	f.StringVar(&req.PipelineUUID, "pipeline-uuid", "", "pipeline UUID (default random)")
 	f.StringVar(&req.StepUUID, "step-uuid", "", "step UUID (default random)")
 	f.StringVar(&output, "output", "token", "output: token (the JWT) or json ({\"token\",\"ci\",\"claims\"})")
+	f.BoolVar(&printEnv, "print-env", false, "print a Bitbucket step's environment as export lines: the token as BITBUCKET_STEP_OIDC_TOKEN and the pipeline variables of its workspace, repository and deployment environment, secured values included")
 	f.StringVar(&endpoint, "endpoint", os.Getenv("KEYLESS_ENDPOINT"), "keyless server URL (default $KEYLESS_ENDPOINT)")
 	f.StringVar(&cred, "runner-token", os.Getenv("KEYLESS_RUNNER_TOKEN"), "runner credential (default $KEYLESS_RUNNER_TOKEN)")
 	f.StringVar(&caFile, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "PEM bundle to trust for an https endpoint (default $KEYLESS_CA_BUNDLE)")
@@ -339,4 +368,32 @@ func certPool(caFile string) (*x509.CertPool, error) {
 		}
 	}
 	return pool, nil
+}
+
+// stepEnv is the environment of a Bitbucket step as POSIX export lines: the
+// token as BITBUCKET_STEP_OIDC_TOKEN, then the step's variables (a variable of
+// that name does not replace the token, which Bitbucket sets).
+func stepEnv(token string, vars []bitbucket.StepVariable) string {
+	const tokenVar = "BITBUCKET_STEP_OIDC_TOKEN"
+	var b strings.Builder
+	fmt.Fprintf(&b, "export %s=%s\n", tokenVar, singleQuote(token))
+	for _, v := range vars {
+		if v.Key != tokenVar {
+			fmt.Fprintf(&b, "export %s=%s\n", v.Key, singleQuote(v.Value))
+		}
+	}
+	return b.String()
+}
+
+// singleQuote quotes s for POSIX sh: in single quotes, each quote in s closing
+// the quoting, escaped, and reopening it.
+func singleQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// tlsTransport is an HTTP transport trusting pool.
+func tlsTransport(pool *x509.CertPool) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return tr
 }

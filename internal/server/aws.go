@@ -19,16 +19,17 @@ import (
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/s3"
+	"github.com/keyless-dev/keyless/secretsmanager"
 	"github.com/keyless-dev/keyless/session"
 	"github.com/keyless-dev/keyless/sts"
 )
 
 // awsServices builds the AWS-compatible endpoint: SigV4 authentication, IAM and STS
-// (Query protocol), CloudFront and S3 (REST) behind one gateway, with audit events to
-// the store. The gateway is the server's front handler: signed requests go to the
-// service their credential scope names, everything else to fallback (keyless's own
-// routes), which must mount the gateway's Query handler at "/". jwksMaxAge is how
-// long the issuer lets relying parties cache its keys.
+// (Query protocol), CloudFront and S3 (REST) and Secrets Manager (JSON 1.1) behind one
+// gateway, with audit events to the store. The gateway is the server's front handler:
+// signed requests go to the service their credential scope names, everything else to
+// fallback (keyless's own routes), which must mount the gateway's Query handler at
+// "/". jwksMaxAge is how long the issuer lets relying parties cache its keys.
 func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fallback http.Handler) (*gateway.Gateway, error) {
 	keyring, err := ensureSessionKeyring(ctx, s.st, s.box, s.now())
 	if err != nil {
@@ -78,6 +79,10 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	if s.edge, err = s.newEdge(cf, edgeCache, blobs); err != nil {
 		return nil, err
 	}
+	sm, err := s.newSecretsManager(authorizer) // secretsmanager.go
+	if err != nil {
+		return nil, err
+	}
 	return gateway.New(gateway.Config{
 		Services: map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},
 		REST: map[string]*gateway.RESTService{
@@ -92,6 +97,9 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 			// for this scope anyway.
 			"edge": {Handler: s.edge, Namespace: cloudfront.Namespace, Hosts: edgeHosts},
 		},
+		// Secrets Manager (JSON 1.1): signed for secretsmanager, the operation
+		// in X-Amz-Target.
+		JSON:           map[string]*gateway.JSONService{secretsmanager.SigningName: sm},
 		Fallback:       fallback,
 		Verifier:       sigv4,
 		Authenticator:  authenticator,

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
+	"github.com/keyless-dev/keyless/bitbucket"
 	"github.com/keyless-dev/keyless/edge"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/keywrap"
@@ -87,6 +88,9 @@ type Server struct {
 	stop        context.CancelFunc
 	wg          sync.WaitGroup
 	serveErr    chan error
+
+	// bitbucketToken authorizes the Bitbucket variables API (bitbucket.TokenEnv).
+	bitbucketToken string
 }
 
 // StoreFile is the SQLite database's name inside the data directory.
@@ -258,6 +262,11 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	})
 	issuerHandler := issuer.NewHandler(s.issuer, runners, s.log)
 	issuerHandler.Register(mux)
+	bitbucketHandler, err := s.newBitbucket(ctx, runners)
+	if err != nil {
+		return nil, err
+	}
+	bitbucketHandler.Register(mux) // Bitbucket's pipelines variables API, at its paths
 	// The gateway is the front handler: it sends signed requests to the AWS
 	// service their credential scope names (whatever the path, so that no S3 bucket
 	// shadows keyless's routes) and everything else to mux.
@@ -351,12 +360,14 @@ func (s *Server) Env() [][2]string {
 		{"KEYLESS_ROOT_ACCESS_KEY_ID", s.root.AccessKeyID},
 		{"KEYLESS_ROOT_SECRET_ACCESS_KEY", s.root.SecretAccessKey},
 		{"KEYLESS_RUNNER_TOKEN", s.runner},
+		{bitbucket.TokenEnv, s.bitbucketToken},
 		{"KEYLESS_DATA", s.dataDir},
 		{"AWS_ENDPOINT_URL", s.endpoint},
 		{"AWS_ENDPOINT_URL_STS", s.endpoint},
 		{"AWS_ENDPOINT_URL_CLOUDFRONT", s.endpoint},
 		// S3 path style; virtual hosts are BUCKET.s3.localhost at the same port.
 		{"AWS_ENDPOINT_URL_S3", s.endpoint},
+		{"AWS_ENDPOINT_URL_SECRETS_MANAGER", s.endpoint},
 	}
 }
 

@@ -221,6 +221,12 @@ var migrations = [][]string{
 	// Version 4: small blobs kept inline (store.BlobStore), keyed by the
 	// SHA-256 of their key.
 	blobsMigration,
+	// Bitbucket Pipelines variables (store.PipelineVariableStore), secured
+	// values sealed by the caller.
+	pipelineVariablesMigration,
+	// The local Secrets Manager's secrets and their versions (store.SecretStore),
+	// values sealed by the caller.
+	secretsMigration,
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A
