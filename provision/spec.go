@@ -62,6 +62,9 @@ type Spec struct {
 	Providers []ProviderSpec
 	// Roles are the role definitions, in file order; each may expand to many roles.
 	Roles []RoleSpec
+	// Rotation is the "rotation" section: IAM users whose static access keys
+	// keyless rotates (package rotate); nil when the file has none.
+	Rotation *RotationSpec
 
 	pos map[string]Pos
 }
@@ -596,7 +599,7 @@ func (d *decoder) strMap(n *yaml.Node, path, example string) map[string]string {
 	return out
 }
 
-var topKeys = []string{"name", "account", "partition", "tags", "providers", "roles"}
+var topKeys = []string{"name", "account", "partition", "tags", "providers", "roles", "rotation"}
 
 func (d *decoder) spec(root *yaml.Node, s *Spec) {
 	root = d.resolve(root)
@@ -625,6 +628,8 @@ func (d *decoder) spec(root *yaml.Node, s *Spec) {
 			d.list(f.val, f.fieldPath, "[{name: deploy-{repository}, …}]", func(n *yaml.Node, p string) {
 				s.Roles = append(s.Roles, d.role(n, p))
 			})
+		case "rotation":
+			s.Rotation = d.rotation(f.val, f.fieldPath)
 		}
 	}
 }

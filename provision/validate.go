@@ -147,9 +147,10 @@ func (s *Spec) compile() (*compiled, error) {
 		c.errorf("partition", "unknown partition %q%s: write one of %s", s.Partition, suggest(s.Partition, partitions), strings.Join(partitions, ", "))
 	}
 	c.tags("tags", s.Tags)
-	if len(s.Providers) == 0 {
+	if len(s.Providers) == 0 && s.Rotation == nil {
 		c.errorf("providers", "no providers: add one, e.g. providers: {github: {type: github}}")
 	}
+	c.rotation(s.Rotation)
 	urls := map[string]string{}
 	for i := range s.Providers {
 		p := c.provider(&s.Providers[i])

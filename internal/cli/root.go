@@ -120,4 +120,5 @@ var commands = []func(Streams) *cobra.Command{
 	newApplyCmd,
 	newDeployCmd,
 	newPipeCmd,
+	newRotateCmd,
 }
