@@ -30,6 +30,7 @@ func RunBlobs(t *testing.T, open func(t *testing.T) store.BlobStore) {
 		{"Keys", testBlobKeys},
 		{"Copies", testBlobCopies},
 		{"ConcurrentPuts", testBlobConcurrentPuts},
+		{"ManyWriters", testBlobManyWriters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,6 +225,37 @@ func testBlobConcurrentPuts(t *testing.T, s store.BlobStore) {
 	for i := range writers {
 		if got := getBlob(t, s, fmt.Sprintf("own-%d", i)); !uniform(got) || got[0] != byte(i+1) {
 			t.Fatalf("writer %d's own blob read back wrong", i)
+		}
+	}
+}
+
+// testBlobManyWriters: many writers of distinct keys at once (which a
+// backend may commit together) each find their own blob whole.
+func testBlobManyWriters(t *testing.T, s store.BlobStore) {
+	const writers, each = 32, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				key := fmt.Sprintf("w%02d/%02d", w, i)
+				if err := s.PutBlob(t.Context(), key, blobBytes(byte(w*each+i), 100+i)); err != nil {
+					errs <- fmt.Errorf("PutBlob %s: %w", key, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for w := range writers {
+		for i := range each {
+			key := fmt.Sprintf("w%02d/%02d", w, i)
+			if got := getBlob(t, s, key); !bytes.Equal(got, blobBytes(byte(w*each+i), 100+i)) {
+				t.Fatalf("%s reads back %d bytes that are not what was written", key, len(got))
+			}
 		}
 	}
 }
