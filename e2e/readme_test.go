@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
 	"github.com/keyless-dev/keyless/internal/testenv"
 )
 
@@ -212,6 +215,21 @@ var readmeCommands = map[string]readmeCommand{
 		why:    "the README's stack has no distribution: a dry run",
 	},
 
+	// Rotating static keys: rotation.yaml rotates IAM user ci-legacy (which the test
+	// creates, as the README has the reader do) into acme/web's production variables
+	// on keyless up's Bitbucket API.
+	`keyless rotate run -f rotation.yaml`: {stdout: "create a new access key for IAM user ci-legacy", check: func(t *testing.T, _, stdout string) {
+		for _, want := range []string{"create secret ci/legacy-deployer", "verify key AKIA", "into bitbucket deployment acme/web production", "in-sync"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("the first run lacks %q:\n%s", want, stdout)
+			}
+		}
+	}},
+	`keyless rotate plan -f rotation.yaml`:   {stdout: "nothing to do"},
+	`keyless rotate status -f rotation.yaml`: {stdout: "bitbucket deployment acme/web production  in-sync"},
+	`eval "$(keyless token mint --workspace acme --repository web --environment production --print-env)" && keyless whoami`: {stdout: "arn:aws:iam::000000000000:user/ci-legacy"},
+	`keyless demo rotate`: {stdout: "\nDone: "},
+
 	// Development.
 	`make check`:            {in: "repo", run: `make -n check`, why: "CI runs it before the tests; here only that the target exists", stdout: "go vet"},
 	`make fuzz FUZZTIME=5m`: {in: "repo", run: `make -n fuzz FUZZTIME=5m`, why: "fuzzing runs apart from the suite", stdout: "-fuzztime 5m"},
@@ -328,7 +346,14 @@ func TestREADMECommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The IAM user of rotation.yaml, which the README has the reader create.
+	if _, err := f.rootIAM.CreateUser(context.Background(), &iam.CreateUserInput{UserName: aws.String("ci-legacy")}); err != nil {
+		t.Fatalf("CreateUser ci-legacy: %v", err)
+	}
 	files := map[string]string{
+		// The README's rotation.yaml, its target's url this stack's endpoint.
+		"rotation.yaml": "rotation:\n  users:\n    - user: ci-legacy\n      secret: ci/legacy-deployer\n      targets:\n" +
+			"        - {type: bitbucket, url: " + f.p.env["KEYLESS_ENDPOINT"] + ", workspace: acme, repository: web, deployment: production}\n",
 		"ip-ranges.json":       string(ipRanges), // the reconstructed feed of ipranges/testdata/README.md
 		"seed003.yaml":         string(seed003),  // seed 003's template, byte for byte
 		"token.jwt":            step,

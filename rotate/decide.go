@@ -309,8 +309,12 @@ func (p *pass) retire(k key) *action {
 		case !p.markedInactive[k.ID]:
 			return p.act(StepMarkInactive, k.ID, -1, "record that key "+k.ID+" is made inactive", "")
 		default:
+			why := fmt.Sprintf("%s since every target got key %s at %s", unused(k), cur, stamp(s.At))
+			if k.LastUsed.After(s.At) {
+				why = fmt.Sprintf("unused for %s (last used %s%s), after every target got key %s at %s", days(watch), stamp(k.LastUsed), where(k), cur, stamp(s.At))
+			}
 			return p.act(StepDeactivate, k.ID, -1, "deactivate key "+k.ID,
-				fmt.Sprintf("it is %s old (deactivate at %s) and %s since every target got key %s at %s", ageText(age), days(a.Deactivate), unused(k), cur, stamp(s.At)))
+				fmt.Sprintf("it is %s old (deactivate at %s) and %s", ageText(age), days(a.Deactivate), why))
 		}
 		return nil
 	}

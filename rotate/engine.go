@@ -189,7 +189,7 @@ func (e *Engine) do(ctx context.Context, p *pass, a *action) error {
 	user := aws.String(p.u.Name)
 	switch a.step {
 	case StepCreateSecret:
-		return call(func() error {
+		err := call(func() error {
 			out, err := e.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 				Name:        aws.String(p.u.Secret),
 				Description: aws.String("Access key of IAM user " + p.u.Name + ", rotated by keyless"),
@@ -197,9 +197,13 @@ func (e *Engine) do(ctx context.Context, p *pass, a *action) error {
 			if err != nil {
 				return fmt.Errorf("create secret %s: %w", p.u.Secret, err)
 			}
-			st.exists, st.secretID = true, aws.ToString(out.ARN)
+			st.secretID = aws.ToString(out.ARN)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		st.exists = true // a dry run plans on as if the secret were there
 	case StepMarkCreating:
 		m := creatingMark{At: p.now}
 		for _, k := range st.keys {

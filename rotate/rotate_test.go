@@ -658,3 +658,20 @@ func TestUserCheck(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestPlanNewSecret: a plan for a secret that does not exist yet (given by
+// name, so a run would create it) finishes, starting with creating it.
+func TestPlanNewSecret(t *testing.T) {
+	w := newWorld(t, DefaultAges())
+	w.user.Secret = "ci/new-secret"
+	r, err := w.engine.Plan(context.Background(), w.user)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	if got := steps(r, true); len(got) == 0 || got[0] != string(StepCreateSecret) {
+		t.Fatalf("plan: %v, want it to start by creating the secret", got)
+	}
+	if _, ok := w.sm.secrets["ci/new-secret"]; ok {
+		t.Error("the plan created the secret")
+	}
+}

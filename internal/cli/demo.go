@@ -53,6 +53,7 @@ step from another repository being denied and explain saying why.`,
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory (store, keys, CA, env file) and print its path")
+	cmd.AddCommand(newDemoRotateCmd(s))
 	return cmd
 }
 
