@@ -120,5 +120,6 @@ var commands = []func(Streams) *cobra.Command{
 	newApplyCmd,
 	newDeployCmd,
 	newPipeCmd,
+	newPipelineCmd,
 	newRotateCmd,
 }

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyless-dev/keyless/internal/testenv"
+)
+
+// TestPipelineRun runs seed 003's step — the token written to a file,
+// `aws sts get-caller-identity` with AWS_WEB_IDENTITY_TOKEN_FILE and
+// AWS_ROLE_ARN through the machine's AWS CLI — with `keyless pipeline run`
+// against keyless up after `keyless apply` of roles for repositories web and
+// api in environment production:
+//
+//   - with `oidc: true` and web's role, green: the CLI prints the assumed role;
+//   - without `oidc: true`, red, saying the step has no token and to add it;
+//   - with api's role (which trusts another repository), red, with explain's
+//     reason naming the sub the policy admits.
+func TestPipelineRun(t *testing.T) {
+	testenv.LookPath(t, "aws")
+	p := startUp(t, t.TempDir())
+	web := mintJSON(t, p.env, "--repository", "web", "--environment", "production")
+	api := mintJSON(t, p.env, "--repository", "api", "--environment", "production")
+	config := fmt.Sprintf(`name: pipeline-run
+providers:
+  bb:
+    type: bitbucket
+    workspace: keyless
+    workspace_uuid: %q
+    url: %s
+    audiences: [%q]
+roles:
+  - name: deploy-{repository}-{environment}
+    matrix:
+      repositories:
+        - {name: web, uuid: %q}
+        - {name: api, uuid: %q}
+      environments:
+        - {name: production, uuid: %q}
+    permissions:
+      - template: s3-deploy
+        bucket: site
+`, web.Claims["workspaceUuid"], p.env["KEYLESS_ISSUER"], p.env["KEYLESS_AUDIENCE"],
+		web.Claims["repositoryUuid"], api.Claims["repositoryUuid"], web.Claims["deploymentEnvironmentUuid"])
+	cfgFile := filepath.Join(t.TempDir(), "keyless.yaml")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := run(t, provisionEnv(t, p), "apply", "-f", cfgFile, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	account := p.env["KEYLESS_ACCOUNT_ID"]
+	webRole := "arn:aws:iam::" + account + ":role/deploy-web-production"
+	apiRole := "arn:aws:iam::" + account + ":role/deploy-api-production"
+
+	pipelineFile := func(oidc bool, role string) string {
+		repo := filepath.Join(t.TempDir(), "web")
+		if err := os.MkdirAll(repo, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		yml := fmt.Sprintf(`image: amazon/aws-cli:2.15.0
+pipelines:
+  default:
+    - step:
+        name: Who am I
+        oidc: %t
+        deployment: production
+        script:
+          - echo $BITBUCKET_STEP_OIDC_TOKEN > web-identity-token
+          - AWS_WEB_IDENTITY_TOKEN_FILE=$(pwd)/web-identity-token AWS_ROLE_ARN=%s AWS_DEFAULT_REGION=us-east-1 aws sts get-caller-identity --output json
+`, oidc, role)
+		file := filepath.Join(repo, "bitbucket-pipelines.yml")
+		if err := os.WriteFile(file, []byte(yml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	env := withEnv(p.env, "HOME="+t.TempDir())
+
+	t.Run("green", func(t *testing.T) {
+		out, errOut, code := run(t, env, "pipeline", "run", pipelineFile(true, webRole))
+		if code != 0 || !strings.Contains(out, "assumed-role/deploy-web-production/") || !strings.Contains(out, "image amazon/aws-cli:2.15.0: not run") ||
+			!strings.Contains(out, "Who am I  passed") || !strings.Contains(out, webRole) || !strings.Contains(out, "Pipeline passed.") {
+			t.Fatalf("pipeline run: exit %d, want 0 with the assumed role and a summary\nstdout: %s\nstderr: %s", code, out, errOut)
+		}
+	})
+	t.Run("no oidc", func(t *testing.T) {
+		out, errOut, code := run(t, env, "pipeline", "run", pipelineFile(false, webRole), "--output", "json")
+		var res struct {
+			OK    bool
+			Steps []struct{ Status, Role, Explanation string }
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("--output json: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+		}
+		want := "the step has no `oidc: true`, so Bitbucket gives it no BITBUCKET_STEP_OIDC_TOKEN to assume " + webRole + " with: add `oidc: true` to the step"
+		if code != 1 || res.OK || len(res.Steps) != 1 || res.Steps[0].Status != "failed" || res.Steps[0].Explanation != want {
+			t.Fatalf("pipeline run without oidc: exit %d, %+v, want 1 and %q\nstderr: %s", code, res, want, errOut)
+		}
+	})
+	t.Run("role of another repository", func(t *testing.T) {
+		out, errOut, code := run(t, env, "pipeline", "run", pipelineFile(true, apiRole))
+		if code != 1 || !strings.Contains(out, "AccessDenied") || !strings.Contains(out, "why: STS refuses "+apiRole) ||
+			!strings.Contains(out, "FAIL") || !strings.Contains(out, "this token's repository is `"+web.Claims["repositoryUuid"].(string)+"`") || !strings.Contains(out, "Pipeline failed.") {
+			t.Fatalf("pipeline run with api's role: exit %d, want 1 with explain's reason\nstdout: %s\nstderr: %s", code, out, errOut)
+		}
+	})
+}
