@@ -1,12 +1,19 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/keyless-dev/keyless/internal/testenv"
 )
@@ -110,4 +117,117 @@ pipelines:
 			t.Fatalf("pipeline run with api's role: exit %d, want 1 with explain's reason\nstdout: %s\nstderr: %s", code, out, errOut)
 		}
 	})
+}
+
+// TestPipelineRunSeed002 runs seed 002's final pipeline — one `oidc: true`
+// step with the aws-s3-deploy and aws-cloudfront-invalidate pipes, the role
+// and region from repository variables — with `keyless pipeline run` against
+// keyless up: the variables come from its Bitbucket API, the pipes run as
+// keyless pipe, the site lands in the bucket and the distribution gets an
+// invalidation.
+func TestPipelineRunSeed002(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "keyless.json")
+	if err := os.WriteFile(cfgPath, []byte(`{"cloudfront": {"invalidation_delay": "1s", "distributions": [
+		{"id": "`+siteDist+`", "bucket": "site"}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startUp(t, t.TempDir(), "--config", cfgPath)
+	ctx := context.Background()
+	root := s3.NewFromConfig(rootConfig(p), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site")}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	// A role for repository web (any step of it, as the seed's trust policy).
+	m := mintJSON(t, p.env, "--repository", "web")
+	config := fmt.Sprintf(`name: seed002
+providers:
+  bb:
+    type: bitbucket
+    workspace: keyless
+    workspace_uuid: %q
+    url: %s
+    audiences: [%q]
+roles:
+  - name: site-{repository}
+    matrix:
+      repositories:
+        - {name: web, uuid: %q}
+    permissions:
+      - template: s3-deploy
+        bucket: site
+      - template: cloudfront-invalidate
+        distribution: %s
+`, m.Claims["workspaceUuid"], p.env["KEYLESS_ISSUER"], p.env["KEYLESS_AUDIENCE"], m.Claims["repositoryUuid"], siteDist)
+	cfgFile := filepath.Join(t.TempDir(), "keyless.yaml")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := run(t, provisionEnv(t, p), "apply", "-f", cfgFile, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	roleARN := "arn:aws:iam::" + p.env["KEYLESS_ACCOUNT_ID"] + ":role/site-web"
+
+	// The repository variables the seed's pipeline reads.
+	for k, v := range map[string]string{"AWS_DEFAULT_REGION": "us-east-1", "AWS_OIDC_ROLE_ARN": roleARN} {
+		body := fmt.Sprintf(`{"key": %q, "value": %q, "secured": false}`, k, v)
+		req, err := http.NewRequest(http.MethodPost, p.env["KEYLESS_ENDPOINT"]+"/2.0/repositories/keyless/web/pipelines_config/variables/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+p.env["KEYLESS_BITBUCKET_TOKEN"])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create repository variable %s: %s", k, resp.Status)
+		}
+	}
+
+	// The repository: the seed's final bitbucket-pipelines.yml (bucket,
+	// distribution and LOCAL_PATH filled in) and a built site.
+	repo := filepath.Join(t.TempDir(), "web")
+	writeFile(t, filepath.Join(repo, "build", "index.html"), "<h1>seed 002</h1>\n")
+	writeFile(t, filepath.Join(repo, "build", "css", "site.css"), "body{}\n")
+	writeFile(t, filepath.Join(repo, "bitbucket-pipelines.yml"), `pipelines:
+  default:
+    - step:
+        oidc: true
+        name: Deploy to Production
+        script:
+          # sync your files to S3
+          - pipe: atlassian/aws-s3-deploy:0.5.0
+            variables:
+              AWS_DEFAULT_REGION: $AWS_DEFAULT_REGION
+              AWS_OIDC_ROLE_ARN: $AWS_OIDC_ROLE_ARN
+              S3_BUCKET: 'site'
+              LOCAL_PATH: 'build'
+          # triggering a distribution invalidation to refresh the CDN caches after s3 completed
+          - pipe: atlassian/aws-cloudfront-invalidate:0.5.0
+            variables:
+              AWS_OIDC_ROLE_ARN: $AWS_OIDC_ROLE_ARN
+              AWS_DEFAULT_REGION: $AWS_DEFAULT_REGION
+              DISTRIBUTION_ID: '`+siteDist+`'
+`)
+	out, errOut, code := run(t, withEnv(p.env, "HOME="+t.TempDir()), "pipeline", "run", filepath.Join(repo, "bitbucket-pipelines.yml"))
+	if code != 0 || !strings.Contains(out, "Deployment successful") || !strings.Contains(out, "Pipeline passed.") {
+		t.Fatalf("pipeline run: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	for key, want := range map[string]string{"index.html": "<h1>seed 002</h1>\n", "css/site.css": "body{}\n"} {
+		o, err := root.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("site"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("GetObject %s: %v", key, err)
+		}
+		b, _ := io.ReadAll(o.Body)
+		o.Body.Close()
+		if string(b) != want {
+			t.Errorf("%s = %q, want %q", key, b, want)
+		}
+	}
+	cf := cloudfront.NewFromConfig(rootConfig(p))
+	if paths := latestInvalidation(t, cf); len(paths) != 1 || paths[0] != "/*" {
+		t.Errorf("invalidated %v, want the pipe's default /*", paths)
+	}
 }
