@@ -187,6 +187,10 @@ var readmeCommands = map[string]readmeCommand{
 	// Deploying a site. The README's stack has no site, bucket or distribution, and
 	// its AWS_ROLE_ARN (the step's role) may not write S3: the commands make a site
 	// and a bucket, and deploy with the stack's root credentials.
+	// Running the pipeline file: bitbucket-pipelines.yml is written by the test.
+	`keyless pipeline validate bitbucket-pipelines.yml`: {stdout: "bitbucket-pipelines.yml"},
+	`keyless pipeline run bitbucket-pipelines.yml`:      {stdout: "Pipeline passed."},
+
 	"keyless deploy s3 ./public s3://www.example.com --delete --cache-control 'max-age=300' --cache-control 'index.html=no-cache' --gzip '*.js,*.css,*.svg'": {
 		needs: "aws", stdout: "Uploaded 2 files",
 		run: "mkdir -p public/assets && printf '<h1>hi</h1>' > public/index.html && printf 'go()' > public/assets/app.js && " +
@@ -354,11 +358,12 @@ func TestREADMECommands(t *testing.T) {
 		// The README's rotation.yaml, its target's url this stack's endpoint.
 		"rotation.yaml": "rotation:\n  users:\n    - user: ci-legacy\n      secret: ci/legacy-deployer\n      targets:\n" +
 			"        - {type: bitbucket, url: " + f.p.env["KEYLESS_ENDPOINT"] + ", workspace: acme, repository: web, deployment: production}\n",
-		"ip-ranges.json":       string(ipRanges), // the reconstructed feed of ipranges/testdata/README.md
-		"seed003.yaml":         string(seed003),  // seed 003's template, byte for byte
-		"token.jwt":            step,
-		"trust.json":           trustPolicy(f.providerARN, f.providerURL, map[string]any{"StringEquals": map[string]any{f.providerURL + ":aud": f.audience}, "StringLike": map[string]any{f.providerURL + ":sub": f.webRepoUUID + ":" + f.prodEnvUUID + ":*"}}),
-		"policies/deploy.json": `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::my-site", "arn:aws:s3:::my-site/*"]}]}`,
+		"bitbucket-pipelines.yml": "pipelines:\n  default:\n    - step:\n        name: Token\n        oidc: true\n        script:\n          - test -n \"$BITBUCKET_STEP_OIDC_TOKEN\"\n          - echo \"the step has its token, for $BITBUCKET_REPO_SLUG\"\n",
+		"ip-ranges.json":          string(ipRanges), // the reconstructed feed of ipranges/testdata/README.md
+		"seed003.yaml":            string(seed003),  // seed 003's template, byte for byte
+		"token.jwt":               step,
+		"trust.json":              trustPolicy(f.providerARN, f.providerURL, map[string]any{"StringEquals": map[string]any{f.providerURL + ":aud": f.audience}, "StringLike": map[string]any{f.providerURL + ":sub": f.webRepoUUID + ":" + f.prodEnvUUID + ":*"}}),
+		"policies/deploy.json":    `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::my-site", "arn:aws:s3:::my-site/*"]}]}`,
 		"request.json": `{"request": {"principal": "arn:aws:iam::000000000000:role/deploy", "action": "s3:PutObject", "resource": "arn:aws:s3:::my-site/index.html"},
 			"identityPolicies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::my-site/*"}]}]}`,
 	}
