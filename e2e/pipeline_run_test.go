@@ -231,3 +231,106 @@ roles:
 		t.Errorf("invalidated %v, want the pipe's default /*", paths)
 	}
 }
+
+// TestPipelineRunSeed000 runs seed 000's `production-deploy` step — the
+// aws-s3-deploy pipe with `deployment: production` and `oidc: true`, its
+// variables written in the pipe (the role ARN, bucket and path filled in) —
+// with `keyless pipeline run` against keyless up after `keyless apply` of a
+// role trusting repository web in environment production:
+//
+//   - as the seed has it, green: the site lands in the bucket;
+//   - with the step deploying to staging, red, with explain's reason naming
+//     the token's deployment environment the policy does not admit.
+func TestPipelineRunSeed000(t *testing.T) {
+	p := startUp(t, t.TempDir())
+	ctx := context.Background()
+	root := s3.NewFromConfig(rootConfig(p), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := root.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site")}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	prod := mintJSON(t, p.env, "--repository", "web", "--environment", "production")
+	staging := mintJSON(t, p.env, "--repository", "web", "--environment", "staging")
+	config := fmt.Sprintf(`name: seed000
+providers:
+  bb:
+    type: bitbucket
+    workspace: keyless
+    workspace_uuid: %q
+    url: %s
+    audiences: [%q]
+roles:
+  - name: deploy-{repository}-{environment}
+    matrix:
+      repositories:
+        - {name: web, uuid: %q}
+      environments:
+        - {name: production, uuid: %q}
+    permissions:
+      - template: s3-deploy
+        bucket: site
+`, prod.Claims["workspaceUuid"], p.env["KEYLESS_ISSUER"], p.env["KEYLESS_AUDIENCE"],
+		prod.Claims["repositoryUuid"], prod.Claims["deploymentEnvironmentUuid"])
+	cfgFile := filepath.Join(t.TempDir(), "keyless.yaml")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := run(t, provisionEnv(t, p), "apply", "-f", cfgFile, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	roleARN := "arn:aws:iam::" + p.env["KEYLESS_ACCOUNT_ID"] + ":role/deploy-web-production"
+
+	seed, err := os.ReadFile(filepath.Join("..", "pipeline", "testdata", "seed000-full.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The repository: the seed's file with its placeholders filled in, and
+	// the site at the seed's LOCAL_PATH.
+	pipelineFile := func(environment string) string {
+		yml := strings.NewReplacer(
+			"arn:aws:iam::accountid:role/RoleName", roleARN,
+			"'xxxxxxx'", "'site'",
+			"deployment: production", "deployment: "+environment,
+		).Replace(string(seed))
+		repo := filepath.Join(t.TempDir(), "web")
+		writeFile(t, filepath.Join(repo, "local", "path", "index.html"), "<h1>seed 000</h1>\n")
+		writeFile(t, filepath.Join(repo, "bitbucket-pipelines.yml"), yml)
+		return filepath.Join(repo, "bitbucket-pipelines.yml")
+	}
+	env := withEnv(p.env, "HOME="+t.TempDir())
+
+	t.Run("green", func(t *testing.T) {
+		out, errOut, code := run(t, env, "pipeline", "run", pipelineFile("production"), "--branch", "master")
+		if code != 0 || !strings.Contains(out, "Deployment  passed") || !strings.Contains(out, roleARN) || !strings.Contains(out, "Pipeline passed.") {
+			t.Fatalf("pipeline run: exit %d, want 0 with a summary naming the role\nstdout: %s\nstderr: %s", code, out, errOut)
+		}
+		o, err := root.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("site"), Key: aws.String("index.html")})
+		if err != nil {
+			t.Fatalf("GetObject index.html: %v", err)
+		}
+		b, _ := io.ReadAll(o.Body)
+		o.Body.Close()
+		if string(b) != "<h1>seed 000</h1>\n" {
+			t.Errorf("index.html = %q, want the repository's", b)
+		}
+	})
+	t.Run("deployment environment differs", func(t *testing.T) {
+		out, errOut, code := run(t, env, "pipeline", "run", pipelineFile("staging"), "--branch", "master")
+		want := "this token's deployment environment is `" + staging.Claims["deploymentEnvironmentUuid"].(string) + "`"
+		if code != 1 || !strings.Contains(out, "why: STS refuses "+roleARN) || !strings.Contains(out, "FAIL") ||
+			!strings.Contains(out, want) || !strings.Contains(out, "Pipeline failed.") {
+			t.Fatalf("pipeline run deploying to staging: exit %d, want 1 with explain's reason %q\nstdout: %s\nstderr: %s", code, want, out, errOut)
+		}
+	})
+	// keyless pipeline validate reads the role's trust policy from keyless
+	// up's IAM and says the same before anything runs.
+	t.Run("validate", func(t *testing.T) {
+		if out, errOut, code := run(t, env, "pipeline", "validate", pipelineFile("production")); code != 0 || strings.Contains(out, "trust policy") {
+			t.Fatalf("validate production: exit %d, want 0 without a trust finding\nstdout: %s\nstderr: %s", code, out, errOut)
+		}
+		out, errOut, code := run(t, env, "pipeline", "validate", pipelineFile("staging"))
+		want := "error [branches:master › Deployment]: the trust policy of " + roleARN + " would refuse this step of keyless/web in environment staging: FAIL"
+		if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "this token's deployment environment is `"+staging.Claims["deploymentEnvironmentUuid"].(string)+"`") {
+			t.Fatalf("validate staging: exit %d, want 1 with %q\nstdout: %s\nstderr: %s", code, want, out, errOut)
+		}
+	})
+}

@@ -26,6 +26,8 @@ const (
 	CodeTokenNotWritten   = "token-file-empty"   // AWS_WEB_IDENTITY_TOKEN_FILE set, the token never written
 	CodeDeploymentUnknown = "deployment-unknown" // deployment environment not among the known ones
 	CodePipeUnsupported   = "pipe-unsupported"   // keyless pipeline run cannot run this pipe
+	CodeTrustRefused      = "trust-refused"      // the role's trust policy (read from IAM) would refuse the step
+	CodeTrustUnchecked    = "trust-unchecked"    // the role's trust policy could not be read from IAM
 )
 
 // Finding is one thing `keyless pipeline validate` reports.

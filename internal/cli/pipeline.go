@@ -43,6 +43,7 @@ func newPipelineRunCmd(s Streams) *cobra.Command {
 		sel, step, branch, commit, workspace, repository string
 		envFile, output                                  string
 		buildNumber                                      int
+		vars                                             []string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [FILE]",
@@ -68,7 +69,9 @@ implementations (keyless pipe …) with the pipe's variables, $VAR substituted.
 
 The pipeline is chosen as Bitbucket would for a push to --branch (default the checked
 out branch, else main), or named with --pipeline: default, branches:NAME, tags:NAME,
-pull-requests:NAME or custom:NAME. The summary lists each step's result, duration and
+pull-requests:NAME or custom:NAME. A custom pipeline's variables (its leading
+"- variables:") are given with --var NAME=VALUE, as Bitbucket's "Run pipeline"
+form takes them; those not given take their default. The summary lists each step's result, duration and
 the role it assumes; a step refused by STS gets keyless explain's reason.
 
 Needs a running keyless up: its env file sourced (. .keyless/env), or given with --env.
@@ -76,6 +79,7 @@ Exit status: 0 when every step passed, 1 otherwise.`,
 		Example: `  . .keyless/env
   keyless pipeline run
   keyless pipeline run --pipeline branches:main --step 'Deploy to production'
+  keyless pipeline run --pipeline custom:deploy --var ENVIRONMENT=staging
   keyless pipeline run ci/bitbucket-pipelines.yml --workspace acme --repository web --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -135,7 +139,11 @@ Exit status: 0 when every step passed, 1 otherwise.`,
 				r.Out = s.Err
 			}
 			fmt.Fprintf(r.Out, "Pipeline %s of %s, for %s/%s on branch %s\n", how, file, workspace, repository, branch)
-			res, err := r.Run(ctx, p, piperun.Options{Step: step})
+			given, err := parseVarFlags(vars)
+			if err != nil {
+				return err
+			}
+			res, err := r.Run(ctx, p, piperun.Options{Step: step, Variables: given})
 			if err != nil {
 				return err
 			}
@@ -161,6 +169,7 @@ Exit status: 0 when every step passed, 1 otherwise.`,
 	fl := cmd.Flags()
 	fl.StringVar(&sel, "pipeline", "", "pipeline to run: default, branches:NAME, tags:NAME, pull-requests:NAME or custom:NAME (default: Bitbucket's choice for --branch)")
 	fl.StringVar(&step, "step", "", "run only the step of this name")
+	fl.StringArrayVar(&vars, "var", nil, "NAME=VALUE for a variable the custom pipeline declares (repeatable; the others take their default)")
 	fl.StringVar(&branch, "branch", "", "branch the pipeline runs for, BITBUCKET_BRANCH (default the checked-out branch, else main)")
 	fl.StringVar(&commit, "commit", "", "BITBUCKET_COMMIT (default the checked-out commit)")
 	fl.IntVar(&buildNumber, "build-number", 1, "BITBUCKET_BUILD_NUMBER")
@@ -169,6 +178,22 @@ Exit status: 0 when every step passed, 1 otherwise.`,
 	fl.StringVar(&envFile, "env", "", "env file keyless up wrote (DIR/env), instead of its variables in the environment")
 	fl.StringVar(&output, "output", "text", "output: text (the log, then a summary) or json (the summary; the log goes to stderr)")
 	return cmd
+}
+
+// parseVarFlags reads --var NAME=VALUE flags.
+func parseVarFlags(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("invalid --var %q: write NAME=VALUE", f)
+		}
+		m[k] = v
+	}
+	return m, nil
 }
 
 // stackEnv looks up keyless up's variables: from envFile when given, else the
@@ -349,28 +374,69 @@ type pipelineExplainer struct {
 }
 
 func (e pipelineExplainer) explain(ctx context.Context, roleARN, token string) (string, error) {
+	reader, err := stackIAMReader(ctx, e.getenv)
+	if err != nil {
+		return "", err
+	}
+	rep, err := explainRole(ctx, reader, roleARN, token, e.sig)
+	if err != nil {
+		return "", err
+	}
+	return reportReason(rep), nil
+}
+
+// trustReader reads what explain needs from IAM: explain.IAMReader, or a fake
+// in tests.
+type trustReader interface {
+	TrustPolicy(ctx context.Context, roleARN string) (string, error)
+	Providers(ctx context.Context) ([]oidc.Provider, error)
+}
+
+// stackIAMReader reads IAM with the AWS configuration of getenv (keyless up's
+// AWS_ENDPOINT_URL when set).
+func stackIAMReader(ctx context.Context, getenv func(string) string) (explain.IAMReader, error) {
 	var opts []func(*config.LoadOptions) error
-	if ep := e.getenv("AWS_ENDPOINT_URL"); ep != "" {
+	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
 		opts = append(opts, config.WithBaseEndpoint(ep))
 	}
-	cfg, err := awsconfig.Load(ctx, e.getenv, opts...)
+	cfg, err := awsconfig.Load(ctx, getenv, opts...)
 	if err != nil {
-		return "", err
+		return explain.IAMReader{}, err
 	}
-	reader := explain.IAMReader{Client: iam.NewFromConfig(cfg)}
+	return explain.IAMReader{Client: iam.NewFromConfig(cfg)}, nil
+}
+
+// explainRole is keyless explain's verdict on token (a step's
+// BITBUCKET_STEP_OIDC_TOKEN) against the trust policy of roleARN as IAM has it;
+// sig nil skips the signature check.
+func explainRole(ctx context.Context, reader trustReader, roleARN, token string, sig explain.SignatureChecker) (explain.Report, error) {
+	doc, providers, err := readTrust(ctx, reader, roleARN)
+	if err != nil {
+		return explain.Report{}, err
+	}
+	return evaluateTrust(ctx, roleARN, doc, providers, token, sig), nil
+}
+
+// readTrust reads the trust policy of roleARN and the account's OIDC providers.
+func readTrust(ctx context.Context, reader trustReader, roleARN string) (string, []oidc.Provider, error) {
 	doc, err := reader.TrustPolicy(ctx, roleARN)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	providers, err := reader.Providers(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	rep := explain.Run(ctx, explain.Input{
+	return doc, providers, nil
+}
+
+// evaluateTrust runs keyless explain on token against a trust policy read by
+// readTrust.
+func evaluateTrust(ctx context.Context, roleARN, doc string, providers []oidc.Provider, token string, sig explain.SignatureChecker) explain.Report {
+	return explain.Run(ctx, explain.Input{
 		Token: token, TokenSource: piperun.TokenVar, RoleARN: roleARN, TrustPolicy: doc,
-		Providers: providers, Now: time.Now(), Signature: e.sig,
+		Providers: providers, Now: time.Now(), Signature: sig,
 	})
-	return reportReason(rep), nil
 }
 
 // reportReason is the failed checks of rep, one a line, with their fixes.

@@ -79,3 +79,15 @@ func TestPipelineRunNeedsKeylessUp(t *testing.T) {
 		t.Errorf("missing file: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+func TestParseVarFlags(t *testing.T) {
+	got, err := parseVarFlags([]string{"ENVIRONMENT=staging", "EMPTY=", "URL=a=b"})
+	if err != nil || len(got) != 3 || got["ENVIRONMENT"] != "staging" || got["EMPTY"] != "" || got["URL"] != "a=b" {
+		t.Fatalf("parseVarFlags = %v, %v", got, err)
+	}
+	for _, bad := range []string{"NOVALUE", "=x"} {
+		if _, err := parseVarFlags([]string{bad}); err == nil || !strings.Contains(err.Error(), "write NAME=VALUE") {
+			t.Errorf("parseVarFlags(%q) = %v, want an error saying NAME=VALUE", bad, err)
+		}
+	}
+}

@@ -5,8 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/keyless-dev/keyless/issuer"
+	"github.com/keyless-dev/keyless/oidc"
+	"github.com/keyless-dev/keyless/pipeline"
 )
 
 // runPipelineValidate runs the validate command on its own (the `pipeline`
@@ -83,5 +88,103 @@ func TestPipelineValidateCmd(t *testing.T) {
 	}
 	if code, out = runPipelineValidate(t, clean+".missing"); code != 1 || !strings.Contains(out, "read pipelines file:") {
 		t.Fatalf("missing file: code %d out %q", code, out)
+	}
+}
+
+// fakeTrust is IAM for trustFindings: one role's trust policy and the providers.
+type fakeTrust struct {
+	role, doc string
+	providers []oidc.Provider
+}
+
+func (f fakeTrust) TrustPolicy(_ context.Context, roleARN string) (string, error) {
+	if roleARN != f.role {
+		return "", fmt.Errorf("read the trust policy of %s with iam:GetRole: NoSuchEntity", roleARN)
+	}
+	return f.doc, nil
+}
+
+func (f fakeTrust) Providers(context.Context) ([]oidc.Provider, error) { return f.providers, nil }
+
+func TestPipelineValidateTrust(t *testing.T) {
+	const (
+		role = "arn:aws:iam::123456789012:role/deploy-web-production"
+		url  = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
+	)
+	prov := oidc.Provider{ARN: "arn:aws:iam::123456789012:oidc-provider/" + url, URL: url,
+		ClientIDs: []string{issuer.WorkspaceAudience(issuer.WorkspaceUUID("acme"))}}
+	doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},
+"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{%q:%q},"StringLike":{%q:"{%s}:{%s}:*"}}}]}`,
+		prov.ARN, url+":aud", prov.ClientIDs[0], url+":sub",
+		issuer.RepositoryUUID("acme", "web"), issuer.EnvironmentUUID("acme", "web", "production"))
+	reader := fakeTrust{role: role, doc: doc, providers: []oidc.Provider{prov}}
+	file := func(environment, roleARN string) *pipeline.File {
+		f, err := pipeline.Parse([]byte(fmt.Sprintf(`pipelines:
+  default:
+    - step:
+        name: Deploy
+        oidc: true
+        deployment: %s
+        script:
+          - pipe: atlassian/aws-s3-deploy:1.1.0
+            variables:
+              AWS_OIDC_ROLE_ARN: '%s'
+              S3_BUCKET: site
+              LOCAL_PATH: build
+`, environment, roleARN)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	for _, tt := range []struct {
+		name, environment, repository, role string
+		code, want                          string
+	}{
+		{name: "admitted", environment: "production", repository: "web", role: role},
+		{name: "environment differs", environment: "staging", repository: "web", role: role, code: pipeline.CodeTrustRefused,
+			want: "the trust policy of " + role + " would refuse this step of acme/web in environment staging: FAIL"},
+		{name: "another repository", environment: "production", repository: "api", role: role, code: pipeline.CodeTrustRefused,
+			want: "this token's repository is `{" + issuer.RepositoryUUID("acme", "api") + "}`"},
+		{name: "placeholder not checked", environment: "staging", repository: "web", role: "arn:aws:iam::accountid:role/RoleName"},
+		{name: "no such role", environment: "production", repository: "web", role: "arn:aws:iam::123456789012:role/other", code: pipeline.CodeTrustUnchecked,
+			want: "could not be checked: read the trust policy of arn:aws:iam::123456789012:role/other with iam:GetRole: NoSuchEntity"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := trustFindings(context.Background(), file(tt.environment, tt.role), reader, "acme", tt.repository)
+			if tt.code == "" {
+				if len(got) != 0 {
+					t.Fatalf("findings %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Code != tt.code || got[0].Line != 4 || got[0].Step != "Deploy" || !strings.Contains(got[0].Message, tt.want) {
+				t.Fatalf("findings %+v, want one %s at line 4 saying %q", got, tt.code, tt.want)
+			}
+		})
+	}
+	t.Setenv("HOME", t.TempDir()) // no ~/.aws
+	noCreds := func(k string) string {
+		switch k {
+		case "AWS_EC2_METADATA_DISABLED":
+			return "true"
+		case "KEYLESS_ENDPOINT":
+			return "http://127.0.0.1:1"
+		}
+		return ""
+	}
+	if _, note := checkTrust(context.Background(), file("production", role), noCreds, "acme", "web"); !strings.Contains(note, "no AWS credentials") {
+		t.Errorf("without credentials: note %q, want it to say there are none", note)
+	}
+	// Not against keyless up: a real account's policies pin Bitbucket's own
+	// UUIDs, which the check cannot know.
+	realAWS := func(k string) string {
+		if k == "AWS_ACCESS_KEY_ID" || k == "AWS_SECRET_ACCESS_KEY" {
+			return "AKIAEXAMPLE"
+		}
+		return ""
+	}
+	if got, note := checkTrust(context.Background(), file("production", role), realAWS, "acme", "web"); got != nil || !strings.Contains(note, "runs against keyless up") {
+		t.Errorf("outside keyless up: findings %v, note %q; want none and a note", got, note)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/keyless-dev/keyless/issuer"
@@ -106,6 +108,9 @@ func (r Runner) stepEnv(ctx context.Context, pipelineUUID, stepUUID string, s *p
 			e.secrets = append(e.secrets, v.Value)
 		}
 	}
+	for _, kv := range r.custom {
+		e.set(kv[0], kv[1])
+	}
 	c := tok.Claims
 	e.set("CI", "true")
 	e.set("BITBUCKET_BUILD_NUMBER", fmt.Sprint(r.BuildNumber))
@@ -134,6 +139,45 @@ func (r Runner) stepEnv(ctx context.Context, pipelineUUID, stepUUID string, s *p
 	return e, nil
 }
 
+// PipelineVariables resolves the variables of a custom pipeline run by hand:
+// each variable p declares gets its value in given, else its default; a value
+// outside its allowed-values is an error, and so is a name p does not declare
+// (Bitbucket's "Run pipeline" form offers only the declared ones). The result
+// is in declaration order.
+func PipelineVariables(p *pipeline.Pipeline, given map[string]string) ([][2]string, error) {
+	declared := map[string]bool{}
+	var names []string
+	for _, v := range p.Variables {
+		declared[v.Name] = true
+		names = append(names, v.Name)
+	}
+	var unknown []string
+	for k := range given {
+		if !declared[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		if len(names) == 0 {
+			return nil, fmt.Errorf("variable %s: this pipeline declares no variables (only a custom pipeline with `variables:` takes --var)", strings.Join(unknown, ", "))
+		}
+		return nil, fmt.Errorf("variable %s: the pipeline declares only %s", strings.Join(unknown, ", "), strings.Join(names, ", "))
+	}
+	var out [][2]string
+	for _, v := range p.Variables {
+		val, ok := given[v.Name]
+		if !ok {
+			val = v.Default
+		}
+		if len(v.AllowedValues) > 0 && !slices.Contains(v.AllowedValues, val) {
+			return nil, fmt.Errorf("variable %s = %q: the pipeline allows only %s", v.Name, val, strings.Join(v.AllowedValues, ", "))
+		}
+		out = append(out, [2]string{v.Name, val})
+	}
+	return out, nil
+}
+
 // orDerived is the claim's UUID, else the derived one, brace-wrapped as
 // Bitbucket writes UUIDs.
 func orDerived(claim, derived string) string {
@@ -159,11 +203,18 @@ var roleInScript = regexp.MustCompile(`\bAWS_(?:OIDC_)?ROLE_ARN=("[^"]*"|'[^']*'
 
 // roleOf is the role the step assumes, if visible: set in a command, in a
 // pipe's variables, or in the step's environment.
-func roleOf(s *pipeline.Step, env *stepEnv) string {
+func roleOf(s *pipeline.Step, env *stepEnv) string { return StepRole(s, env.get) }
+
+// StepRole is the role step s assumes, if visible: AWS_OIDC_ROLE_ARN or
+// AWS_ROLE_ARN in a pipe's variables or set in a command, else in the
+// variables lookup returns (the step's environment); $VAR is substituted from
+// lookup. It is "" when no role is visible.
+func StepRole(s *pipeline.Step, lookup func(string) string) string {
+	expand := func(v string) string { return os.Expand(v, lookup) }
 	for _, c := range s.Script {
 		if c.Pipe != "" {
 			for _, k := range []string{"AWS_OIDC_ROLE_ARN", "AWS_ROLE_ARN"} {
-				if v := env.expand(c.Vars[k]); v != "" {
+				if v := expand(c.Vars[k]); v != "" {
 					return v
 				}
 			}
@@ -174,13 +225,13 @@ func roleOf(s *pipeline.Step, env *stepEnv) string {
 			if strings.HasPrefix(v, "'") {
 				return strings.Trim(v, "'")
 			}
-			if v = env.expand(strings.Trim(v, `"`)); v != "" {
+			if v = expand(strings.Trim(v, `"`)); v != "" {
 				return v
 			}
 		}
 	}
 	for _, k := range []string{"AWS_ROLE_ARN", "AWS_OIDC_ROLE_ARN"} {
-		if v := env.get(k); v != "" {
+		if v := lookup(k); v != "" {
 			return v
 		}
 	}

@@ -86,6 +86,10 @@ type Runner struct {
 	// Now and NewUUID replace the clock and the UUID source (tests).
 	Now     func() time.Time
 	NewUUID func() string
+
+	// custom are the custom pipeline's variables of the run (Options.Variables
+	// resolved by PipelineVariables).
+	custom [][2]string
 }
 
 // Result is the outcome of a pipeline.
@@ -117,6 +121,11 @@ type StepResult struct {
 type Options struct {
 	// Step, when set, runs only the steps of that name.
 	Step string
+	// Variables are the values given for a custom pipeline's `variables:`
+	// (--var NAME=VALUE), as Bitbucket's "Run pipeline" form takes them; the
+	// declared ones not given take their `default:`. Every step gets them,
+	// after the workspace, repository and deployment variables.
+	Variables map[string]string
 }
 
 // Supported maps the Atlassian pipes keyless runs to its implementations.
@@ -149,6 +158,11 @@ func (r Runner) Run(ctx context.Context, p *pipeline.Pipeline, opt Options) (Res
 	if opt.Step != "" && !hasStep(p, opt.Step) {
 		return Result{}, fmt.Errorf("run pipeline: no step named %q; the steps are %s", opt.Step, strings.Join(stepNames(p), ", "))
 	}
+	custom, err := PipelineVariables(p, opt.Variables)
+	if err != nil {
+		return Result{}, fmt.Errorf("run pipeline: %w", err)
+	}
+	r.custom = custom
 	res := Result{OK: true, PipelineUUID: r.NewUUID()}
 	stopped := false
 	for _, st := range p.Stages {
