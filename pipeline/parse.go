@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/keyless-dev/keyless/internal/didyoumean"
 )
 
 // Error is one problem in a pipelines file, at a place in it.
@@ -217,7 +220,7 @@ func (p *parser) mapping(n *yaml.Node, where string, allowed ...string) ([]entry
 	es := p.entries(r, where)
 	var ok []entry
 	for _, e := range es {
-		if !contains(allowed, e.key.Value) {
+		if !slices.Contains(allowed, e.key.Value) {
 			p.unknown(e.key, where, allowed)
 			continue
 		}
@@ -228,54 +231,11 @@ func (p *parser) mapping(n *yaml.Node, where string, allowed ...string) ([]entry
 
 // unknown reports an unknown key, with the nearest allowed one if close.
 func (p *parser) unknown(k *yaml.Node, where string, allowed []string) {
-	if s := suggest(k.Value, allowed); s != "" {
+	if s := didyoumean.Nearest(k.Value, allowed); s != "" {
 		p.errorf(k, "unknown key %q in %s: did you mean %q?", k.Value, where, s)
 		return
 	}
 	p.errorf(k, "unknown key %q in %s: it takes %s", k.Value, where, strings.Join(allowed, ", "))
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
-}
-
-// suggest is the allowed key nearest to s, if within two edits.
-func suggest(s string, allowed []string) string {
-	best, bestD := "", 3
-	for _, a := range allowed {
-		if d := editDistance(strings.ToLower(s), a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // str reads a scalar as text.
@@ -444,7 +404,7 @@ func (p *parser) options(f *File, n *yaml.Node) {
 
 func (p *parser) size(n *yaml.Node) string {
 	s := p.str(n, "size")
-	if s != "" && !contains(sizes, s) {
+	if s != "" && !slices.Contains(sizes, s) {
 		p.errorf(n, "size %q is not one of %s: write for example size: 2x", s, strings.Join(sizes, ", "))
 	}
 	return s
@@ -601,7 +561,7 @@ func (p *parser) items(n *yaml.Node, where string, custom bool) []Stage {
 		}
 		es := p.entries(ri, where)
 		if len(es) != 1 {
-			if len(es) > 1 && contains(itemKeys, es[0].key.Value) && contains(stepKeys, es[1].key.Value) {
+			if len(es) > 1 && slices.Contains(itemKeys, es[0].key.Value) && slices.Contains(stepKeys, es[1].key.Value) {
 				p.errorf(es[1].key, "%q is not indented under %q: indent the step's keys further than \"- %s:\"", es[1].key.Value, es[0].key.Value, es[0].key.Value)
 			} else {
 				p.errorf(item, "each item of %s must hold exactly one of step:, parallel: or stage:", where)

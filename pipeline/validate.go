@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -143,7 +144,7 @@ func Validate(f *File, opts Options) []Finding {
 		}
 		n := 0
 		for _, st := range pl.Stages {
-			if st.Deployment != "" && !contains(envs, st.Deployment) {
+			if st.Deployment != "" && !slices.Contains(envs, st.Deployment) {
 				add(Finding{Severity: SeverityWarning, Code: CodeDeploymentUnknown, Line: st.Line, Pipeline: sel,
 					Step: stageName(st), Message: unknownEnv(st.Deployment, envs)})
 			}
@@ -191,7 +192,7 @@ func checkStep(s *Step, envs, pipes []string) []Finding {
 		out = append(out, Finding{Severity: sev, Code: code, Line: line, Column: col, Message: fmt.Sprintf(format, args...)})
 	}
 	addOIDC := "add `oidc: true` to the step (a key of the step, next to script:)"
-	if s.Deployment != "" && !contains(envs, s.Deployment) {
+	if s.Deployment != "" && !slices.Contains(envs, s.Deployment) {
 		at(SeverityWarning, CodeDeploymentUnknown, s.Line, s.Column, "%s", unknownEnv(s.Deployment, envs))
 	}
 	var shellLines []Command
@@ -201,7 +202,7 @@ func checkStep(s *Step, envs, pipes []string) []Finding {
 			continue
 		}
 		name := PipeName(c.Pipe)
-		if !contains(pipes, name) {
+		if !slices.Contains(pipes, name) {
 			at(SeverityWarning, CodePipeUnsupported, c.Line, c.Column,
 				"keyless pipeline run cannot run the pipe %s (it runs %s in-process): on Bitbucket it runs as usual, locally the step fails", name, strings.Join(pipes, " and "))
 		}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/keyless-dev/keyless/internal/didyoumean"
 )
 
 // MaxFileSize is the largest keyless.yaml Parse accepts, in bytes.
@@ -485,49 +487,12 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// suggest returns `: did you mean "x"?` for a close known key, or "".
+// suggest returns ` (did you mean "x"?)` for a close known key, or "".
 func suggest(s string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if dist := editDistance(strings.ToLower(s), k); dist < bestD {
-			best, bestD = k, dist
-		}
+	if best := didyoumean.Nearest(s, known); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" && len(s) >= 4 {
-		for _, k := range known {
-			if strings.HasPrefix(k, s) {
-				best = k
-				break
-			}
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // str decodes a scalar as text (numbers keep their spelling, so an unquoted
