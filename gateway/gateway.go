@@ -51,6 +51,18 @@ type Call struct {
 	Secure bool
 }
 
+// Identity is who made the call, as the audit log records it: the signer's
+// ARN ("" for an unsigned call) and the source address ("" when unknown).
+func (c *Call) Identity() (caller, sourceIP string) {
+	if c.Caller != nil {
+		caller = c.Caller.ARN
+	}
+	if c.SourceIP.IsValid() {
+		sourceIP = c.SourceIP.String()
+	}
+	return caller, sourceIP
+}
+
 // QueryService serves the Query-protocol actions of one AWS service.
 type QueryService interface {
 	// Namespace is the XML namespace of the service's replies.

@@ -196,12 +196,7 @@ func (s *Service) record(r *request, err error) {
 		Role:      r.resource,
 		Decision:  audit.Allowed,
 	}
-	if r.call.Caller != nil {
-		e.Caller = r.call.Caller.ARN
-	}
-	if r.call.SourceIP.IsValid() {
-		e.SourceIP = r.call.SourceIP.String()
-	}
+	e.Caller, e.SourceIP = r.call.Identity()
 	stmt, cond := authz.Deciding(r.result)
 	e.Conclude(r.denied, stmt, cond, string(r.result.Explain.Reason), err)
 	s.cfg.Audit.Record(e)

@@ -207,12 +207,7 @@ func (s *Service) record(c *call, err error) {
 		Role:      c.resource,
 		Decision:  audit.Allowed,
 	}
-	if c.gw.Caller != nil {
-		e.Caller = c.gw.Caller.ARN
-	}
-	if c.gw.SourceIP.IsValid() {
-		e.SourceIP = c.gw.SourceIP.String()
-	}
+	e.Caller, e.SourceIP = c.gw.Identity()
 	stmt, cond := authz.Deciding(c.result)
 	e.Conclude(c.denied, stmt, cond, string(c.result.Explain.Reason), err)
 	s.cfg.Audit.Record(e)

@@ -104,12 +104,7 @@ func identify(ctx context.Context) cloudfront.Identity {
 	if c == nil {
 		return id
 	}
-	if c.Caller != nil {
-		id.Caller = c.Caller.ARN
-	}
-	if c.SourceIP.IsValid() {
-		id.SourceIP = c.SourceIP.String()
-	}
+	id.Caller, id.SourceIP = c.Identity()
 	return id
 }
 
