@@ -290,7 +290,7 @@ func deployBenchLookPath(b *testing.B, tool deployBenchTool) string {
 func (d *deployBench) phase(b *testing.B, bin string, args, env []string, bucket string) deployPhaseResult {
 	b.Helper()
 	p := d.p
-	mark := syncBufferLen(p.stderr)
+	mark := len(p.settledStderr())
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	var out bytes.Buffer
@@ -311,7 +311,7 @@ func (d *deployBench) phase(b *testing.B, bin string, args, env []string, bucket
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss // KiB on Linux
 	}
-	log := settledSince(p.stderr, mark)
+	log := p.settledStderr()[mark:]
 	cpu1, err := procCPUTime(p.cmd.Process.Pid)
 	if err != nil {
 		b.Fatal(err)
@@ -454,32 +454,6 @@ func setDeployBenchMtimes(b *testing.B, dir string, t time.Time) {
 	if err != nil {
 		b.Fatal(err)
 	}
-}
-
-// syncBufferLen is the length of what was written to sb so far.
-func syncBufferLen(sb *syncBuffer) int {
-	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	return sb.buf.Len()
-}
-
-// settledSince returns what was written to sb from offset mark on, once
-// nothing more has been written for 100 ms (keyless up writes an audit line
-// as it finishes a request, which may be just after the client saw the
-// response), waiting at most 3 s.
-func settledSince(sb *syncBuffer, mark int) string {
-	last := syncBufferLen(sb)
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		n := syncBufferLen(sb)
-		if n == last {
-			break
-		}
-		last = n
-	}
-	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	return string(sb.buf.Bytes()[mark:])
 }
 
 // lastLines returns the last n lines of s.
