@@ -150,11 +150,14 @@ func New(cfg Config) *Gateway {
 // X-Amz-Target), to a REST service (by credential scope or Host), else to
 // Fallback when set, else as a Query-protocol request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if name, svc := g.jsonRoute(r); svc != nil {
+	// The credential scope, read once: it routes signed requests (json.go,
+	// rest.go) whatever their path.
+	service, _, scoped := awsapi.ParseScope(r)
+	if name, svc := g.jsonRoute(r, service, scoped); svc != nil {
 		g.serveJSON(w, r, name, svc) // json.go
 		return
 	}
-	if name, svc := g.restRoute(r); svc != nil {
+	if name, svc := g.restRoute(r, service, scoped); svc != nil {
 		g.serveREST(w, r, name, svc)
 		return
 	}
@@ -168,7 +171,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveQuery(w, r)
 		return
 	}
-	if service, _, scoped := awsapi.ParseScope(r); scoped && g.cfg.Services[service] == nil {
+	if scoped && g.cfg.Services[service] == nil {
 		// Signed for an AWS service keyless does not serve: never one of keyless's
 		// own routes, whatever the path.
 		awsapi.WriteQueryError(w, awsapi.NamespaceSTS, g.ids.Next(), notServed(service))

@@ -48,13 +48,13 @@ var errNotPOST = awsapi.NewError("UnknownOperationException", http.StatusBadRequ
 	"AWS JSON-protocol requests are POST requests that name the operation in the X-Amz-Target header.")
 
 // jsonRoute finds the JSON service of r: by the (still unverified)
-// credential scope of a signed request, else by the X-Amz-Target prefix of an
+// credential scope of a signed request (service, when scoped), else by the X-Amz-Target prefix of an
 // unsigned one.
-func (g *Gateway) jsonRoute(r *http.Request) (name string, svc *JSONService) {
+func (g *Gateway) jsonRoute(r *http.Request, service string, scoped bool) (name string, svc *JSONService) {
 	if len(g.cfg.JSON) == 0 {
 		return "", nil
 	}
-	if service, _, ok := awsapi.ParseScope(r); ok {
+	if scoped {
 		if s := g.cfg.JSON[service]; s != nil {
 			return service, s
 		}

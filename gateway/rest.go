@@ -63,10 +63,10 @@ func CallFrom(ctx context.Context) *Call {
 }
 
 // restRoute finds the REST service of r: by the (still unverified) credential
-// scope of a signed request, else by Host. Unsigned requests for no virtual host
+// scope of a signed request (service, when scoped), else by Host. Unsigned requests for no virtual host
 // are never a REST service's, so that no bucket shadows keyless's own paths.
-func (g *Gateway) restRoute(r *http.Request) (name string, svc *RESTService) {
-	if service, _, ok := awsapi.ParseScope(r); ok {
+func (g *Gateway) restRoute(r *http.Request, service string, scoped bool) (name string, svc *RESTService) {
+	if scoped {
 		if s := g.cfg.REST[service]; s != nil {
 			return service, s
 		}
