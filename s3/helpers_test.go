@@ -3,9 +3,11 @@ package s3
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/keyless-dev/keyless/audit"
 	"github.com/keyless-dev/keyless/awsapi"
 	"github.com/keyless-dev/keyless/blob/memory"
+	"github.com/keyless-dev/keyless/blob/tiered"
 	"github.com/keyless-dev/keyless/store/sqlite"
 )
 
@@ -41,6 +44,7 @@ type authCall struct {
 type fixture struct {
 	svc    *Service
 	blobs  *memory.Store
+	db     *sql.DB // the store's database, read-only, when objects may be inline
 	srv    *httptest.Server
 	client *s3.Client
 
@@ -84,14 +88,37 @@ func (f *fixture) lastEvent() audit.Event {
 
 func newFixture(t *testing.T, tls bool) *fixture {
 	t.Helper()
+	return newFixtureInline(t, tls, -1)
+}
+
+// newFixtureInline is newFixture whose objects of at most inlineMax bytes
+// are kept inline (as keyless up keeps them: blob/tiered over the SQLite
+// store, which is a file here, and Config.Inline); none when inlineMax < 0.
+func newFixtureInline(t *testing.T, tls bool, inlineMax int) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, sqlite.Memory)
+	path := sqlite.Memory
+	if inlineMax >= 0 {
+		path = filepath.Join(t.TempDir(), "keyless.db")
+	}
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{blobs: memory.New()}
-	f.svc, err = New(Config{Store: st, Blobs: f.blobs, Account: testAccount, Authorizer: f, Audit: f})
+	cfg := Config{Store: st, Blobs: f.blobs, Account: testAccount, Authorizer: f, Audit: f}
+	if inlineMax >= 0 {
+		if cfg.Blobs, err = tiered.New(f.blobs, st, tiered.WithThreshold(inlineMax)); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Inline, cfg.InlineMax = st, inlineMax
+		if f.db, err = sql.Open("sqlite", "file:"+path+"?mode=ro"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.db.Close() })
+	}
+	f.svc, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +164,32 @@ func (f *fixture) bucket(t *testing.T, name string) {
 }
 
 // put uploads data under key through the SDK.
+// blobKeys returns the keys of all stored blobs: in blob/memory and, with
+// objects inline, in the store's blobs table.
+func (f *fixture) blobKeys(t *testing.T) []string {
+	t.Helper()
+	keys := f.blobs.Keys()
+	if f.db == nil {
+		return keys
+	}
+	rows, err := f.db.Query(`SELECT blob_key FROM blobs`)
+	if err != nil {
+		t.Fatalf("list inline blobs: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			t.Fatalf("list inline blobs: %v", err)
+		}
+		keys = append(keys, "inline:"+string(k))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("list inline blobs: %v", err)
+	}
+	return keys
+}
+
 func (f *fixture) put(t *testing.T, bucket, key string, data []byte) *s3.PutObjectOutput {
 	t.Helper()
 	out, err := f.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)})

@@ -1,7 +1,9 @@
 package s3
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,22 +45,53 @@ type upload interface {
 // Owner and ObjectHeaders the caller filled) over the key's current object.
 // When the body fails its checks, or the commit fails, nothing is stored and
 // the new blob is removed. The checksum the client sent (or, without one,
-// S3's default CRC64NVME) is stored with the object.
+// S3's default CRC64NVME) is stored with the object. With Config.Inline, a
+// body of at most InlineMax bytes is read whole and committed with the
+// metadata in one transaction instead.
 func (s *Service) putObject(ctx context.Context, o store.Object, body upload, cond func(*store.Object) error) (store.Object, error) {
 	id, err := s.newBlobID()
 	if err != nil {
 		return store.Object{}, err
 	}
-	info, err := s.cfg.Blobs.Put(ctx, id, body)
+	var r io.Reader = body
+	if s.cfg.Inline != nil {
+		bp := s.inlineBufs.Get().(*[]byte)
+		defer s.inlineBufs.Put(bp)
+		n, eof, err := fill(ctx, body, *bp)
+		if err != nil {
+			return store.Object{}, blobPutError(err)
+		}
+		if eof && n <= s.cfg.InlineMax {
+			data := (*bp)[:n]
+			sum := md5.Sum(data)
+			s.describe(&o, id, int64(n), sum[:], body)
+			return s.commitInline(ctx, o, data, cond)
+		}
+		r = io.MultiReader(bytes.NewReader((*bp)[:n]), body)
+	}
+	info, err := s.cfg.Blobs.Put(ctx, id, r)
 	if err != nil {
 		s.deleteBlob(ctx, id) // Put leaves nothing behind; be sure
-		if ae := (*awsapi.Error)(nil); errors.As(err, &ae) {
-			return store.Object{}, ae
-		}
-		return store.Object{}, fmt.Errorf("s3: put blob: %w", err)
+		return store.Object{}, blobPutError(err)
 	}
-	o.Size, o.BlobID, o.LastModified = info.Size, id, s.now()
-	o.ETag = hex.EncodeToString(info.MD5)
+	s.describe(&o, id, info.Size, info.MD5, body)
+	return s.commit(ctx, o, cond)
+}
+
+// blobPutError is the error of a PUT whose body could not be read or stored:
+// the body's own AWS error (a bad checksum, a short body) as it is.
+func blobPutError(err error) error {
+	if ae := (*awsapi.Error)(nil); errors.As(err, &ae) {
+		return ae
+	}
+	return fmt.Errorf("s3: put blob: %w", err)
+}
+
+// describe fills in what o's bytes, read in full from body, tell: the blob
+// ID, size, ETag (the MD5 digest) and checksum.
+func (s *Service) describe(o *store.Object, id string, size int64, md5sum []byte, body upload) {
+	o.Size, o.BlobID, o.LastModified = size, id, s.now()
+	o.ETag = hex.EncodeToString(md5sum)
 	alg, value, ok := body.Checksum()
 	if !ok {
 		alg, value = awsapi.ChecksumCRC64NVME, body.Checksums()[awsapi.ChecksumCRC64NVME]
@@ -67,7 +100,25 @@ func (s *Service) putObject(ctx context.Context, o store.Object, body upload, co
 	if value != "" {
 		o.Checksums, o.ChecksumType = map[string]string{string(alg): value}, "FULL_OBJECT"
 	}
-	return s.commit(ctx, o, cond)
+}
+
+// fill reads r into buf until buf is full or r ends (eof), checking ctx
+// before each read as blob.Copy does.
+func fill(ctx context.Context, r io.Reader, buf []byte) (n int, eof bool, err error) {
+	for n < len(buf) {
+		if err := ctx.Err(); err != nil {
+			return n, false, err
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
 }
 
 // commit stores o, whose blob is written, if cond (when not nil) accepts the
@@ -77,18 +128,38 @@ func (s *Service) commit(ctx context.Context, o store.Object, cond func(*store.O
 	old, err := s.cfg.Store.PutObject(ctx, o, cond)
 	if err != nil {
 		s.deleteBlob(ctx, o.BlobID)
-		if errorsIsAWS(err) {
-			return store.Object{}, awsapi.AsError(err)
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Object{}, errNoSuchBucket(o.Bucket)
-		}
-		return store.Object{}, fmt.Errorf("s3: put object: %w", err)
+		return store.Object{}, commitError(o, err)
 	}
 	if old != nil && old.BlobID != o.BlobID {
 		s.deleteBlob(ctx, old.BlobID)
 	}
 	return o, nil
+}
+
+// commitInline stores o with its bytes, data, in one transaction (see
+// Config.Inline), if cond accepts the current object, and deletes the blob of
+// the object it replaced unless that went with it.
+func (s *Service) commitInline(ctx context.Context, o store.Object, data []byte, cond func(*store.Object) error) (store.Object, error) {
+	old, oldGone, err := s.cfg.Inline.PutObjectInline(ctx, o, data, cond)
+	if err != nil {
+		return store.Object{}, commitError(o, err)
+	}
+	if old != nil && old.BlobID != o.BlobID && !oldGone {
+		s.deleteBlob(ctx, old.BlobID)
+	}
+	return o, nil
+}
+
+// commitError is the error of a failed commit of o: cond's AWS error as it
+// is, NoSuchBucket when the bucket went meanwhile.
+func commitError(o store.Object, err error) error {
+	if errorsIsAWS(err) {
+		return awsapi.AsError(err)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return errNoSuchBucket(o.Bucket)
+	}
+	return fmt.Errorf("s3: put object: %w", err)
 }
 
 // object returns an object's metadata, or NoSuchKey.

@@ -442,12 +442,17 @@ func TestKeys(t *testing.T) {
 }
 
 // TestFailedUpload: a body that fails its checksum is BadDigest and leaves
-// nothing behind: no object (nor a changed one), no blob.
+// nothing behind: no object (nor a changed one), no blob, whether the object
+// would have been inline or not.
 func TestFailedUpload(t *testing.T) {
 	other := sha256.Sum256([]byte("other"))
 	wrongSHA := base64.StdEncoding.EncodeToString(other[:])
-	for _, tls := range []bool{false, true} {
-		f := newFixture(t, tls)
+	for _, tc := range []struct {
+		tls       bool
+		inlineMax int
+	}{{false, -1}, {true, -1}, {false, 1024}, {true, 1024}} {
+		tls := tc.tls
+		f := newFixtureInline(t, tls, tc.inlineMax)
 		f.bucket(t, "bkt")
 		f.put(t, "bkt", "kept", []byte("original"))
 		for _, key := range []string{"new", "kept"} {
@@ -466,8 +471,8 @@ func TestFailedUpload(t *testing.T) {
 		}
 		body, _ := io.ReadAll(get.Body)
 		get.Body.Close()
-		if string(body) != "original" || len(f.blobs.Keys()) != 1 {
-			t.Fatalf("tls=%v: kept %q, blobs %v", tls, body, f.blobs.Keys())
+		if keys := f.blobKeys(t); string(body) != "original" || len(keys) != 1 {
+			t.Fatalf("tls=%v inline up to %d: kept %q, blobs %v", tls, tc.inlineMax, body, keys)
 		}
 		if e := f.lastEvent(); e.Action != "GetObject" || e.Decision != audit.Allowed {
 			t.Fatalf("audit %+v", e)

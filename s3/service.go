@@ -146,7 +146,20 @@ type Config struct {
 	BucketCacheTTL time.Duration
 	// Rand is the source of request and blob IDs (default crypto/rand.Reader).
 	Rand io.Reader
+	// Inline, when set, keeps the bytes of objects of at most InlineMax bytes
+	// with their metadata, written in one transaction, as the blob under their
+	// BlobID. Blobs must read the blobs Inline keeps (blob/tiered over the same
+	// store does), and InlineMax should be its threshold, so that every object
+	// Blobs would keep inline is written in one transaction.
+	Inline store.InlineObjectStore
+	// InlineMax is the size, in bytes, up to which Inline keeps an object's
+	// bytes: 0 to MaxInline.
+	InlineMax int
 }
+
+// MaxInline is the largest Config.InlineMax: an inline object is read whole
+// into memory before it is stored.
+const MaxInline = 1 << 20
 
 // Service is the S3 API over a metadata store and a blob store. It is safe
 // for concurrent use.
@@ -155,8 +168,9 @@ type Service struct {
 	ids     *awsapi.RequestIDs
 	ownerID string // the canonical user ID of Account
 
-	randMu  sync.Mutex // guards cfg.Rand
-	buckets bucketCache
+	randMu     sync.Mutex // guards cfg.Rand
+	buckets    bucketCache
+	inlineBufs sync.Pool // *[]byte of InlineMax+1 bytes, for bodies that may be inline
 }
 
 // New returns the service, or an error when the configuration is invalid.
@@ -180,11 +194,20 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
+	if cfg.InlineMax < 0 || cfg.InlineMax > MaxInline {
+		return nil, fmt.Errorf("s3: InlineMax %d bytes out of range: give 0 to %d", cfg.InlineMax, MaxInline)
+	}
 	ttl := cfg.BucketCacheTTL
 	if ttl == 0 {
 		ttl = DefaultBucketCacheTTL
 	}
-	return &Service{cfg: cfg, ids: ids, ownerID: CanonicalUserID(cfg.Account), buckets: bucketCache{ttl: max(ttl, 0)}}, nil
+	s := &Service{cfg: cfg, ids: ids, ownerID: CanonicalUserID(cfg.Account), buckets: bucketCache{ttl: max(ttl, 0)}}
+	n := cfg.InlineMax + 1
+	s.inlineBufs.New = func() any {
+		b := make([]byte, n)
+		return &b
+	}
+	return s, nil
 }
 
 // CanonicalUserID is the S3 canonical user ID keyless gives an account: 64

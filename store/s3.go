@@ -103,6 +103,18 @@ type BlobStore interface {
 	DeleteBlob(ctx context.Context, key string) error
 }
 
+// InlineObjectStore is a BlobStore that writes a small object's bytes and its
+// metadata in one transaction, which costs a PUT one commit instead of two.
+type InlineObjectStore interface {
+	BlobStore
+	// PutObjectInline is S3Store.PutObject that also stores data as the blob
+	// under o.BlobID (as PutBlob would) in the same transaction. In that
+	// transaction it also deletes the blob kept here of the object it
+	// replaces, if there is one, and reports whether it did (oldBlobGone), so
+	// that the caller deletes the old blob only when it lives elsewhere.
+	PutObjectInline(ctx context.Context, o Object, data []byte, cond func(cur *Object) error) (old *Object, oldBlobGone bool, err error)
+}
+
 // KeyRange selects object keys by byte order: those after From (from From on
 // when Inclusive) and before To; an empty To sets no upper bound.
 type KeyRange struct {

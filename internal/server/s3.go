@@ -74,7 +74,7 @@ func (s *Server) newS3(authorizer *authz.Authorizer, blobs blob.Store) (*s3.Serv
 	if !ok {
 		return nil, fmt.Errorf("s3: the store (%T) does not keep S3 metadata", s.st)
 	}
-	svc, err := s3.New(s3.Config{
+	cfg := s3.Config{
 		Store:      meta,
 		Blobs:      blobs,
 		Region:     S3Region,
@@ -85,7 +85,14 @@ func (s *Server) newS3(authorizer *authz.Authorizer, blobs blob.Store) (*s3.Serv
 		Logger:     s.log,
 		Now:        s.now,
 		Rand:       rand.Reader,
-	})
+	}
+	if t, ok := blobs.(*tiered.Store); ok {
+		if inline, ok := s.st.(store.InlineObjectStore); ok {
+			// Small objects: bytes and metadata in one transaction.
+			cfg.Inline, cfg.InlineMax = inline, t.Threshold()
+		}
+	}
+	svc, err := s3.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}

@@ -18,3 +18,15 @@ func TestBlobConformance(t *testing.T) {
 		return s
 	})
 }
+
+func TestInlineObjectConformance(t *testing.T) {
+	newSchema := schemas(t)
+	storetest.RunInlineObjects(t, func(t *testing.T) storetest.InlineStore {
+		s, err := Open(t.Context(), newSchema(t))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

@@ -29,3 +29,14 @@ func TestBlobConformanceMemory(t *testing.T) {
 		return s
 	})
 }
+
+func TestInlineObjectConformance(t *testing.T) {
+	storetest.RunInlineObjects(t, func(t *testing.T) storetest.InlineStore {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "keyless.db"))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

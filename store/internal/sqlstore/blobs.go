@@ -23,7 +23,11 @@ var blobsMigration = []string{
 	)`,
 }
 
-var _ store.BlobStore = (*Store)(nil)
+var _ store.InlineObjectStore = (*Store)(nil)
+
+// putBlobSQL creates or replaces a blob row: key hash, key, data.
+const putBlobSQL = `INSERT INTO blobs (key_hash, blob_key, data) VALUES ($1, $2, $3)
+	ON CONFLICT (key_hash) DO UPDATE SET blob_key = excluded.blob_key, data = excluded.data`
 
 // keyHash is the primary key of key's row in blobs.
 func keyHash(key string) []byte {
@@ -33,9 +37,7 @@ func keyHash(key string) []byte {
 
 // PutBlob creates or replaces the blob under key in one statement.
 func (s *Store) PutBlob(ctx context.Context, key string, data []byte) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO blobs (key_hash, blob_key, data) VALUES ($1, $2, $3)
-		ON CONFLICT (key_hash) DO UPDATE SET blob_key = excluded.blob_key, data = excluded.data`,
-		keyHash(key), []byte(key), blob(data)); err != nil {
+	if _, err := s.w.ExecContext(ctx, putBlobSQL, keyHash(key), []byte(key), blob(data)); err != nil {
 		return fmt.Errorf("store: put blob: %w", s.d.mapErr(err))
 	}
 	return nil

@@ -317,8 +317,9 @@ func checkSchema(ctx context.Context, db *sql.DB, d Dialect, latest int) error {
 // Store is a store.Store on an SQL database. Its methods are safe for concurrent use.
 // An Update callback runs inside a write transaction and must not call the Store.
 type Store struct {
-	r, w *sql.DB // readers and writers; the same pool unless the database needs a split
-	d    Dialect
+	r, w   *sql.DB // readers and writers; the same pool unless the database needs a split
+	d      Dialect
+	inline inlineBatch // PutObjectInline's group commit
 }
 
 var _ store.Store = (*Store)(nil)
