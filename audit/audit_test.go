@@ -26,6 +26,7 @@ type spyStore struct {
 	gate     chan struct{} // if non-nil, the first batch waits for it to close
 	entered  chan struct{} // closed when the first batch starts
 	failWhen func(store.AuditEvent) bool
+	down     bool // every append fails with store.ErrUnavailable
 }
 
 func (s *spyStore) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) error {
@@ -36,6 +37,12 @@ func (s *spyStore) AppendAuditEvents(ctx context.Context, events []store.AuditEv
 	if first && s.gate != nil {
 		close(s.entered)
 		<-s.gate
+	}
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		return store.Unavailable("unreachable", errors.New("spy: connection refused"))
 	}
 	if s.failWhen != nil {
 		for _, e := range events {
@@ -191,6 +198,58 @@ func TestRecorderBatchFailure(t *testing.T) {
 	defer mu.Unlock()
 	if !strings.Contains(logs.String(), "request_id=req-0003") || !strings.Contains(logs.String(), "one by one") {
 		t.Fatalf("failure not logged:\n%s", logs.String())
+	}
+}
+
+// TestRecorderStoreUnavailable: while the store reports itself unavailable,
+// a failed batch is not retried event by event (each try could wait for a
+// connect timeout while the queue fills and Record blocks requests), nothing
+// is stored for a while, and the log says so once; once the store is back,
+// events are stored again and the log says how many were not.
+func TestRecorderStoreUnavailable(t *testing.T) {
+	st := openSpy(t)
+	st.down = true
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	r := NewRecorder(st, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil)))
+	for i := range 3 {
+		r.Record(event(i))
+	}
+	waitFor(t, func() bool { st.mu.Lock(); defer st.mu.Unlock(); return len(st.batches) > 0 })
+	for i := 3; i < 6; i++ { // within the backoff: not tried
+		r.Record(event(i))
+	}
+	time.Sleep(50 * time.Millisecond) // the writer's linger is 2 ms
+	st.mu.Lock()
+	tries, singles := len(st.batches), st.singles
+	st.down = false
+	st.mu.Unlock()
+	if tries != 1 || singles != 0 {
+		t.Errorf("while unavailable: %d batch tries and %d single tries, want 1 and 0", tries, singles)
+	}
+	time.Sleep(unavailableBackoff)
+	r.Record(event(6))
+	r.Close()
+	evs := listAll(t, st)
+	if len(evs) != 1 || evs[0].RequestID != "req-0006" {
+		t.Fatalf("stored %+v, want only req-0006", evs)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	out := logs.String()
+	if strings.Count(out, "audit: store unavailable") != 1 || !strings.Contains(out, "events_not_stored=6") {
+		t.Fatalf("log:\n%s", out)
+	}
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -41,12 +41,19 @@ func NewError(code string, status int, message string) *Error {
 	return &Error{Code: code, Message: message, Status: status, Sender: status < 500}
 }
 
-// AsError returns err as an *Error when it is (or wraps) one; any other error
-// becomes InternalFailure so that its text is never shown to the client.
+// AsError returns err as an *Error when it is (or wraps) one; an error of a
+// dependency that is down for the moment (one with an Unavailable() bool method
+// reporting true, as the store's errors when its database cannot be reached)
+// becomes ServiceUnavailable; any other error becomes InternalFailure. Neither
+// shows the error's text to the client.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) && e != nil {
 		return e
+	}
+	var u interface{ Unavailable() bool }
+	if errors.As(err, &u) && u.Unavailable() {
+		return ServiceUnavailable()
 	}
 	return InternalFailure()
 }

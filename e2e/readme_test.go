@@ -60,6 +60,42 @@ var readmeCommands = map[string]readmeCommand{
 	`keyless up`: {server: true, run: `keyless up --listen 127.0.0.1:0`, why: "port 8400 may be taken on the machine running the tests", stdout: "keyless up: ready"},
 	`keyless up --listen 127.0.0.1:0 --data "$(mktemp -d)"`: {server: true, stdout: "keyless up: ready"},
 
+	// Failure behaviour.
+	`curl -s "$KEYLESS_ENDPOINT/readyz"`: {needs: "curl", stdout: `"status":"ready"`},
+	`go test ./e2e -run 'TestFault' -v`:  {in: "repo", run: `go test ./e2e -list 'TestFault'`, why: "the drills run in the suite this test belongs to; here that the pattern selects them", stdout: "TestFaultStoreUnavailable"},
+
+	// Load and soak.
+	`keyless bench exchange --concurrency 8 --duration 30s`:          {run: `keyless bench exchange --concurrency 8 --duration 1s`, why: "a second shows the report", stdout: ", 0 errors"},
+	`keyless bench exchange --rate 2000 --duration 1m --output json`: {run: `keyless bench exchange --rate 2000 --duration 1s --output json`, why: "as above", stdout: `"loop": "open"`},
+	`keyless bench mint --concurrency 4 --count 10000`:               {run: `keyless bench mint --concurrency 4 --count 200`, why: "as above", stdout: "200 in"},
+	`keyless bench s3 --concurrency 4 --duration 20s --size 4096`:    {run: `keyless bench s3 --concurrency 4 --duration 1s --size 4096`, why: "as above", stdout: ", 0 errors"},
+	`keyless bench exchange --rate 2500 --duration 10m --interval 30s --output json > soak.json`: {
+		run: `keyless bench exchange --rate 200 --duration 3s --interval 1s --output json > soak.json && cat soak.json`,
+		why: "the soak takes ten minutes: three seconds at a low rate show its interval lines", stdout: `"intervals": [`,
+	},
+
+	// Metrics.
+	`curl -s "$KEYLESS_ENDPOINT/metrics" | grep '^keyless_signing_keys'`: {needs: "curl", stdout: `keyless_signing_keys{state="active"} 1`},
+	`keyless up --metrics-listen 127.0.0.1:9400`:                         {server: true, run: `keyless up --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0`, why: "ports 8400 and 9400 may be taken on the machine running the tests", stdout: "keyless up: ready"},
+
+	// Audit.
+	`keyless audit tail`: {stdout: "DECISION"},
+	`keyless audit query --decision denied --since 24h`: {
+		run:    `keyless login --role-arn "${AWS_ROLE_ARN%/*}/CfnOIDCRoleBitbucketIPsOnly" > /dev/null 2>&1; sleep 1; keyless audit query --decision denied --since 24h`,
+		why:    "make a denial first: that role admits only Bitbucket's addresses",
+		stdout: "IpAddress on aws:SourceIp",
+		check: func(t *testing.T, _, stdout string) {
+			if !strings.Contains(stdout, "fix:      the step calls STS from 127.0.0.1, outside the allowed list") {
+				t.Errorf("the denial is not explained:\n%s", stdout)
+			}
+		},
+	},
+	`keyless audit query --role "$AWS_ROLE_ARN" --since 1h --output json`: {stdout: `"role": "arn:aws:iam::000000000000:role/WebProductionRole"`},
+	`keyless audit export --since 24h > audit.jsonl`: {
+		run: `keyless audit export --since 24h > audit.jsonl && head -n 1 audit.jsonl`, why: "show its first line", stdout: `{"id":"`},
+	`keyless audit prune --older-than 30d`:                                                       {stdout: "Deleted 0 audit events."},
+	`go test ./store/internal/sqlstore -run '^$' -bench AuditQuery -benchtime 200x -timeout 60m`: {in: "repo", run: `go test ./store/internal/sqlstore -list 'AuditQuery'`, why: "benchmarks run apart from the suite; here that the pattern selects it", stdout: "BenchmarkAuditQuery"},
+
 	// The root credentials with the AWS CLI.
 	`aws sts get-caller-identity`: {needs: "aws", stdout: `"arn:aws:iam::000000000000:root"`},
 	`aws iam list-roles`:          {needs: "aws", stdout: "WebProductionRole"},

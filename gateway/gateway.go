@@ -101,6 +101,8 @@ type Config struct {
 	MaxBody int64
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Observer, if set, is told of every request the gateway answers (metrics.go).
+	Observer RequestObserver
 }
 
 // Gateway is the http.Handler for the AWS Query services.
@@ -165,6 +167,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// An S3 presigned URL of the retired Signature Version 2 (boto3's default
 		// presigner makes them): S3's own refusal, not one of keyless's routes.
 		g.writeRESTError(w, svc, g.ids.Next(), errSigV2)
+		g.observeRefusal("s3", time.Time{}, errSigV2)
 		return
 	}
 	if g.cfg.Fallback == nil {
@@ -175,6 +178,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Signed for an AWS service keyless does not serve: never one of keyless's
 		// own routes, whatever the path.
 		awsapi.WriteQueryError(w, awsapi.NamespaceSTS, g.ids.Next(), notServed(service))
+		g.observeRefusal("", time.Time{}, notServed(service))
 		return
 	}
 	g.cfg.Fallback.ServeHTTP(w, r)
@@ -191,6 +195,8 @@ func notServed(service string) *awsapi.Error {
 
 // serveQuery handles one Query-protocol request.
 func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
+	o := g.observe()
+	defer o.done()
 	reqID := g.ids.Next()
 	now := g.cfg.Now()
 	ns := awsapi.NamespaceSTS
@@ -198,22 +204,25 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 	svc := g.cfg.Services[service]
 	if svc != nil {
 		ns = svc.Namespace()
+		o.at(service, svc)
 	}
 	q, err := awsapi.ParseQueryRequest(r, g.cfg.MaxBody)
 	if err != nil {
-		awsapi.WriteQueryError(w, ns, reqID, err)
+		o.queryError(w, ns, reqID, err)
 		return
 	}
+	o.action = q.Action
 	call := &Call{RequestID: reqID, Action: q.Action, Query: q, SourceIP: g.sourceIP(r), Time: now, Secure: r.TLS != nil}
 
 	// The unsigned actions (AssumeRoleWithWebIdentity) are served anonymously whatever
 	// the request carries: AWS ignores an Authorization header on them.
 	if unsigned := g.unsignedService(q.Action); unsigned != nil {
-		g.serve(w, r, unsigned, call)
+		o.at(g.unsignedName(q.Action), unsigned)
+		g.serve(w, r, unsigned, call, &o)
 		return
 	}
 	if !scoped && r.Header.Get("Authorization") == "" && !r.URL.Query().Has("X-Amz-Algorithm") {
-		awsapi.WriteQueryError(w, ns, reqID, awsapi.MissingAuthenticationToken())
+		o.queryError(w, ns, reqID, awsapi.MissingAuthenticationToken())
 		return
 	}
 	// Verify before anything else is revealed: a malformed signature gets
@@ -225,11 +234,11 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		g.cfg.Logger.Info("signature rejected", "request_id", reqID, "service", service, "action", q.Action, "code", awsapi.AsError(err).Code, "source_ip", call.SourceIP)
-		awsapi.WriteQueryError(w, ns, reqID, err)
+		o.queryError(w, ns, reqID, err)
 		return
 	}
 	if svc == nil {
-		awsapi.WriteQueryError(w, ns, reqID, notServed(sig.Service))
+		o.queryError(w, ns, reqID, notServed(sig.Service))
 		return
 	}
 	p, _ := sig.Principal.(*authn.Principal)
@@ -239,7 +248,7 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 			g.cfg.Logger.Warn("record access key use", "err", err)
 		}
 	}
-	g.serve(w, r, svc, call)
+	g.serve(w, r, svc, call, &o)
 }
 
 // unsignedService is the service that serves action without a signature, if any.
@@ -256,18 +265,21 @@ func (g *Gateway) unsignedService(action string) QueryService {
 	return nil
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, svc QueryService, call *Call) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, svc QueryService, call *Call, o *observation) {
 	ns := svc.Namespace()
 	if call.Action == "" {
-		awsapi.WriteQueryError(w, ns, call.RequestID, awsapi.MissingAction())
+		o.queryError(w, ns, call.RequestID, awsapi.MissingAction())
 		return
 	}
 	result, err := svc.Serve(r.Context(), call)
 	if err != nil {
-		if awsapi.AsError(err).Code == "InternalFailure" {
+		switch awsapi.AsError(err).Code {
+		case "InternalFailure":
 			g.cfg.Logger.Error("internal failure", "request_id", call.RequestID, "action", call.Action, "err", err)
+		case "ServiceUnavailable":
+			g.cfg.Logger.Warn("service unavailable", "request_id", call.RequestID, "action", call.Action, "err", err)
 		}
-		awsapi.WriteQueryError(w, ns, call.RequestID, err)
+		o.queryError(w, ns, call.RequestID, err)
 		return
 	}
 	awsapi.WriteQueryResult(w, ns, call.Action, call.RequestID, result)

@@ -77,12 +77,19 @@ func (g *Gateway) jsonRoute(r *http.Request, service string, scoped bool) (name 
 
 // serveJSON authenticates a request for a JSON service and performs it.
 func (g *Gateway) serveJSON(w http.ResponseWriter, r *http.Request, name string, svc *JSONService) {
+	o := g.observe()
+	defer o.done()
+	o.at(name, svc.Handler)
+	o.json = true
 	call := &Call{RequestID: g.ids.Next(), SourceIP: g.sourceIP(r), Time: g.cfg.Now(), Secure: r.TLS != nil}
 	contentType := svc.ContentType
 	if contentType == "" {
 		contentType = awsapi.ContentTypeJSON11
 	}
-	fail := func(err error) { awsapi.WriteJSONError(w, contentType, call.RequestID, err) }
+	fail := func(err error) {
+		o.err = err
+		awsapi.WriteJSONError(w, contentType, call.RequestID, err)
+	}
 	if !isSigned(r) {
 		fail(awsapi.MissingAuthenticationToken())
 		return
@@ -123,10 +130,14 @@ func (g *Gateway) serveJSON(w http.ResponseWriter, r *http.Request, name string,
 		return
 	}
 	call.Action = op
+	o.action = op
 	result, err := svc.Handler.ServeJSON(r.Context(), call, body)
 	if err != nil {
-		if awsapi.AsError(err).Code == "InternalFailure" {
+		switch awsapi.AsError(err).Code {
+		case "InternalFailure":
 			g.cfg.Logger.Error("internal failure", "request_id", call.RequestID, "service", name, "action", op, "err", err)
+		case "ServiceUnavailable":
+			g.cfg.Logger.Warn("service unavailable", "request_id", call.RequestID, "service", name, "action", op, "err", err)
 		}
 		fail(err)
 		return

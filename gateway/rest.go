@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/awsapi"
@@ -129,7 +130,11 @@ func (g *Gateway) writeRESTError(w http.ResponseWriter, svc *RESTService, reques
 // serveREST verifies a request for a REST service and hands it to the service.
 func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request, name string, svc *RESTService) {
 	call := &Call{RequestID: g.ids.Next(), SourceIP: g.sourceIP(r), Time: g.cfg.Now(), Secure: r.TLS != nil}
-	fail := func(err error) { g.writeRESTError(w, svc, call.RequestID, err) }
+	start := time.Now()
+	fail := func(err error) {
+		g.writeRESTError(w, svc, call.RequestID, err)
+		g.observeRefusal(name, start, err) // the service reports the requests it answers
+	}
 	if isSigned(r) {
 		var payload []byte
 		if !g.rules(name).ContentSHA256 {

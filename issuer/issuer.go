@@ -92,6 +92,10 @@ func New(cfg Config, st store.Store, keys *KeySet, now func() time.Time) (*Issue
 	return &Issuer{cfg: cfg, st: st, keys: keys, now: now, dir: directory{st: st, entries: map[string]any{}}}, nil
 }
 
+// ForgetWorkspaces drops the workspaces cached for minting, so that settings changed
+// in the store (session tags) apply to the next token rather than within seconds.
+func (is *Issuer) ForgetWorkspaces() { is.dir.forgetWorkspaces() }
+
 // Keys returns the issuer's key set.
 func (is *Issuer) Keys() *KeySet { return is.keys }
 
@@ -582,6 +586,17 @@ func (d *directory) put(key string, v any) {
 	d.mu.Lock()
 	d.entries[key] = v
 	d.mu.Unlock()
+}
+
+// forgetWorkspaces drops the cached workspaces.
+func (d *directory) forgetWorkspaces() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.entries {
+		if strings.HasPrefix(k, "w/") {
+			delete(d.entries, k)
+		}
+	}
 }
 
 func (d *directory) workspace(ctx context.Context, slug, explicit string, register bool, now func() time.Time) (store.Workspace, error) {

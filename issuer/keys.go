@@ -125,6 +125,9 @@ func (ks *KeySet) Config() KeyConfig { return ks.cfg }
 // JWKS returns the published key set as JSON.
 func (ks *KeySet) JWKS() []byte { return ks.snap.Load().jwks }
 
+// SigningKeyID returns the kid of the key that signs new tokens ("" when none does).
+func (ks *KeySet) SigningKeyID() string { return ks.snap.Load().kid }
+
 // Algorithms returns the algorithms of the published keys.
 func (ks *KeySet) Algorithms() []string { return ks.snap.Load().algs }
 

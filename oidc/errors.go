@@ -10,10 +10,12 @@ const (
 	// CodeExpiredToken is the code STS uses when exp has passed.
 	CodeExpiredToken = "ExpiredTokenException"
 	// CodeIDPCommunicationError is the code STS uses when an identity provider
-	// cannot be reached during an OAuth 2.0 exchange. Verify never returns it:
-	// for OIDC providers AWS answers an unreachable discovery document or JWKS
-	// with InvalidIdentityToken and MessageKeyRetrieval. It is defined here so
-	// that callers can share one set of codes.
+	// cannot be reached. Verify returns it (with MessageIDPCommunication) when
+	// the discovery document or JWKS host does not answer — refused, reset or
+	// timed out — and no cached key verifies the token, so that clients retry;
+	// AWS has been observed to answer that case with InvalidIdentityToken and
+	// MessageKeyRetrieval, which it still gives for a reachable provider that
+	// answers with an error or publishes no key for the token's kid.
 	CodeIDPCommunicationError = "IDPCommunicationError"
 )
 

@@ -193,6 +193,10 @@ func (v *Verifier) key(ctx context.Context, u *unverified, p Provider) (publicKe
 	}
 	st := ent.st.Load()
 	now := v.now()
+	if v.observer != nil {
+		hit := st != nil && st.set != nil && now.Before(st.set.expires) && len(st.set.keys[u.hdr.Kid]) > 0
+		v.observer.KeyCacheLookup(ent.issuer, hit)
+	}
 	if st == nil || st.set == nil || !now.Before(st.set.expires) {
 		if st != nil && st.err != nil && now.Sub(st.lastAttempt) < v.negativeTTL {
 			return publicKey{}, st.err.clone("(cached failure) "), nil
@@ -276,6 +280,9 @@ func (v *Verifier) refresh(ctx context.Context, ent *entry, seen *state) (*state
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.fetchTimeout)
 		defer cancel()
 		set, e := v.fetch(fctx, ent)
+		if v.observer != nil {
+			v.observer.KeysFetched(ent.issuer, e != nil)
+		}
 		ns := &state{lastAttempt: v.now(), set: set, err: e}
 		if e != nil && cur != nil {
 			ns.set = cur.set // keep serving keys that are still fresh
@@ -424,9 +431,7 @@ func (v *Verifier) get(ctx context.Context, ent *entry, u string, thumbs map[str
 		if errors.Is(err, context.DeadlineExceeded) {
 			detail = fmt.Sprintf("GET %s: no answer within the fetch timeout %s", u, v.fetchTimeout)
 		}
-		e := keyRetrieval(detail)
-		e.cause = err
-		return nil, nil, "", e
+		return nil, nil, "", idpUnreachable(detail, err) // unreachable.go
 	}
 	defer resp.Body.Close()
 	trustedBy := ""

@@ -110,6 +110,9 @@ type Config struct {
 	// production URL from the local server (see AliasesEnv). An issuer in
 	// KeySources is not looked up here.
 	Aliases map[string]string
+	// Observer, if set, is told of key cache hits, misses and fetches, for
+	// metrics (keys_metrics.go).
+	Observer KeyObserver
 }
 
 // Verifier verifies web identity tokens the way STS AssumeRoleWithWebIdentity
@@ -126,6 +129,7 @@ type Verifier struct {
 	log          *slog.Logger
 	sources      map[string]KeySource
 	aliases      map[string]string
+	observer     KeyObserver
 
 	mu      sync.RWMutex
 	entries map[string]*entry
@@ -146,6 +150,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		log:          cfg.Logger,
 		sources:      maps.Clone(cfg.KeySources),
 		aliases:      maps.Clone(cfg.Aliases),
+		observer:     cfg.Observer,
 		entries:      make(map[string]*entry),
 	}
 	if v.fetchTimeout < 0 || v.skew < 0 || v.cacheTTL < 0 || v.minRefresh < 0 || v.negativeTTL < 0 {

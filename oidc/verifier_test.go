@@ -619,7 +619,6 @@ func TestKeyRetrievalFailures(t *testing.T) {
 				i.jwksBody = `{"keys":[{"kty":"oct","kid":"rsa-1","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}]}`
 			})
 		}},
-		{"server down", func(h *harness) { h.idp.srv.Close() }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -634,6 +633,18 @@ func TestKeyRetrievalFailures(t *testing.T) {
 	}
 }
 
+// TestUnreachableIdP: an identity provider that does not answer is
+// IDPCommunicationError, retryable, not InvalidIdentityToken.
+func TestUnreachableIdP(t *testing.T) {
+	h := newHarness(t)
+	h.idp.srv.Close()
+	_, err := h.verify(mint(t, h.rsa, h.claims(nil), nil))
+	e := asError(t, err)
+	if e.Code != CodeIDPCommunicationError || e.Message != MessageIDPCommunication || e.Reason != ReasonKeyRetrieval || !e.Retryable() {
+		t.Fatalf("got %s %q %v (%s)", e.Code, e.Message, e.Reason, e.Detail)
+	}
+}
+
 func TestSlowIdPAndNegativeCache(t *testing.T) {
 	h := newHarness(t, func(c *Config, _ *Provider) { c.FetchTimeout = time.Second })
 	h.idp.set(func(i *idp) { i.block = true })
@@ -643,7 +654,7 @@ func TestSlowIdPAndNegativeCache(t *testing.T) {
 		t.Fatalf("took %v", took)
 	}
 	e := asError(t, err)
-	if e.Reason != ReasonKeyRetrieval || e.Message != MessageKeyRetrieval || !strings.Contains(e.Detail, "timeout") {
+	if e.Reason != ReasonKeyRetrieval || e.Code != CodeIDPCommunicationError || !strings.Contains(e.Detail, "timeout") {
 		t.Fatalf("got %v %q (%s)", e.Reason, e.Message, e.Detail)
 	}
 	// Within NegativeTTL the failure is answered from the cache.

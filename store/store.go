@@ -139,6 +139,12 @@ type Store interface {
 	// no-op.
 	AppendAuditEvents(ctx context.Context, events []AuditEvent) error
 	ListAuditEvents(ctx context.Context, since time.Time, limit int) ([]AuditEvent, error)
+	// QueryAuditEvents returns the events q selects, in q's order, at most q.Limit,
+	// with their Seq set; a page continues after q.After (see audit.go).
+	QueryAuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	// PruneAuditEvents deletes at most p.Limit of the events p selects for deletion,
+	// oldest first, in one transaction, and reports how many it deleted.
+	PruneAuditEvents(ctx context.Context, p AuditPrune) (int, error)
 
 	// SchemaVersion is the migration version the database is at.
 	SchemaVersion(ctx context.Context) (int, error)
@@ -319,6 +325,12 @@ type AuditEvent struct {
 	Caller    string
 	Role      string
 	Decision  string // e.g. Allowed, Denied, Error
+	// Repository is the repository a web identity token names (empty for other
+	// callers), for queries by repository.
+	Repository string
 	// Detail is a JSON object with the rest: failing statement and condition, error code.
 	Detail []byte
+	// Seq is the event's place in append order, set by the store when
+	// QueryAuditEvents reads it (zero elsewhere; ignored on append).
+	Seq int64
 }

@@ -227,6 +227,7 @@ func denial(e *audit.Event, action string, res policy.Result) {
 		}
 		if c := d.FailedCondition(); c != nil {
 			e.Condition = conditionText(c)
+			e.Failed = audit.NewFailedCondition(d.Effect, *c)
 		}
 	}
 	e.Reason = action + ": " + ex.String()

@@ -87,11 +87,14 @@ func (c *caches) lookupProvider(ctx context.Context, url string) (oidc.Provider,
 			return oidc.Provider{}, false, nil
 		}
 	}
-	snap, err := c.reloadProviders(ctx, snap)
+	fresh, err := c.reloadProviders(ctx, snap)
 	if err != nil {
-		return oidc.Provider{}, false, err
+		if snap == nil || !c.staleOK(err, snap.fetched) { // stale.go
+			return oidc.Provider{}, false, err
+		}
+		fresh = snap
 	}
-	p, ok := snap.byURL[url]
+	p, ok := fresh.byURL[url]
 	return p, ok, nil
 }
 
@@ -129,6 +132,9 @@ func (c *caches) role(ctx context.Context, name string) (store.Role, bool, error
 	r, err := c.st.GetRole(ctx, name)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if e != nil && c.staleOK(err, e.fetched) { // stale.go
+			return e.role, e.found, nil
+		}
 		return store.Role{}, false, fmt.Errorf("sts: get role %s: %w", name, err)
 	}
 	c.roleMu.Lock()

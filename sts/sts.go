@@ -27,6 +27,10 @@
 //     itself, so a changed document is a new key and can never be stale; the
 //     map is cleared when it exceeds 4096 entries.
 //
+// While the store is unavailable (store.ErrUnavailable), a cached provider list
+// or role answers for up to StaleIfError (5 min) past its fetch (stale.go), so
+// exchanges keep working through a store outage.
+//
 // Service.Invalidate drops the provider and role caches at once; IAM calls it
 // (when wired in-process) after changing providers or roles.
 //
@@ -77,6 +81,9 @@ type Config struct {
 	Authorizer *authz.Authorizer
 	// Audit receives one event per decision; nil records nothing.
 	Audit *audit.Recorder
+	// Exchanges, if set, is told of every AssumeRoleWithWebIdentity decision,
+	// for metrics (exchange_metrics.go).
+	Exchanges ExchangeObserver
 	// Account is the local 12-digit account id.
 	Account string
 	// Now is the clock (default time.Now).

@@ -34,6 +34,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 	}
 	res, err := s.webIdentity(ctx, req, meta, now, &ev)
 	s.recordOutcome(&ev, err)
+	s.observeExchange(req.WebIdentityToken, &ev)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +80,7 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 		return nil, fmt.Errorf("sts: verify web identity token: %w", err)
 	}
 	ev.Caller = tok.Issuer + " " + tok.Subject
+	ev.Repository = tokenRepository(tok)
 
 	role, found, err := s.findRole(ctx, req.RoleARN)
 	if err != nil {

@@ -21,8 +21,14 @@ func newKeysCmd(s Streams) *cobra.Command {
 		Short: "Manage the identity provider's signing keys (prepare → activate → retire)",
 		Long: `Manage the signing keys of a keyless data directory. A prepared key is published in
 the JWKS for the lead time before it may sign; activating it retires the key it replaces,
-which stays published until every token it signed has expired. A running "keyless up"
-picks changes up within its key check interval (5 s by default).
+which stays published until every token it signed has expired.
+
+Running "keyless up" servers are told at once: each checks the store every 250 ms and
+reloads its keys when they change. After a change, prepare, activate and retire ask
+every server running on the store (they register themselves in it) until it has loaded
+the change, and print what it serves, such as "kid X is in the JWKS at URL". With no
+server running, they say so: a server serves the change as soon as it starts. A server
+that does not answer is reported on stderr; the change is made all the same (exit 0).
 
 They work on the store and key-encryption key a "keyless up" made: its --data directory,
 or its PostgreSQL --store with KEYLESS_KEK (or a --data directory holding its kek.key).
@@ -98,8 +104,13 @@ They never create or migrate either.`,
 				return err
 			}
 			ready := k.CreatedAt.Add(ka.Config().LeadTime)
-			fmt.Fprintf(s.Out, "prepared %s (%s); published now, may be activated from %s\n", k.ID, k.Algorithm, ready.Format(time.RFC3339))
-			return nil
+			fmt.Fprintf(s.Out, "prepared %s (%s); may be activated from %s\n", k.ID, k.Algorithm, ready.Format(time.RFC3339))
+			return confirmServed(cmd, s, ka, k.ID, func(sv server.Served) (string, bool) {
+				if sv.Published {
+					return fmt.Sprintf("kid %s is in the JWKS at %s", k.ID, sv.Server.JWKSURL), true
+				}
+				return fmt.Sprintf("kid %s is not in the JWKS at %s", k.ID, sv.Server.JWKSURL), false
+			})
 		},
 	}
 	prepare.Flags().StringVar(&alg, "alg", "", "algorithm: RS256 or ES256 (default the server's)")
@@ -128,7 +139,12 @@ They never create or migrate either.`,
 				return err
 			}
 			fmt.Fprintf(s.Out, "activated %s (%s); the previous signing key is retired\n", k.ID, k.Algorithm)
-			return nil
+			return confirmServed(cmd, s, ka, k.ID, func(sv server.Served) (string, bool) {
+				if sv.SigningKeyID == k.ID && sv.Published {
+					return fmt.Sprintf("kid %s signs new tokens at %s and is in the JWKS at %s", k.ID, sv.Server.Endpoint, sv.Server.JWKSURL), true
+				}
+				return fmt.Sprintf("kid %s does not sign at %s: %s does (in the JWKS: %t)", k.ID, sv.Server.Endpoint, sv.SigningKeyID, sv.Published), false
+			})
 		},
 	}
 	activate.Flags().BoolVar(&force, "force", false, "activate before the lead time has passed (relying parties may reject its tokens until they refetch the JWKS)")
@@ -148,8 +164,23 @@ They never create or migrate either.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(s.Out, "retired %s; it stays published until %s\n", k.ID, fmtTime(k.NotAfter))
-			return nil
+			gone := k.NotAfter != nil && !k.NotAfter.After(time.Now())
+			if gone {
+				fmt.Fprintf(s.Out, "retired %s; it never signed, so it leaves the JWKS now\n", k.ID)
+			} else {
+				fmt.Fprintf(s.Out, "retired %s; it stays published until %s\n", k.ID, fmtTime(k.NotAfter))
+			}
+			return confirmServed(cmd, s, ka, k.ID, func(sv server.Served) (string, bool) {
+				switch {
+				case gone && !sv.Published:
+					return fmt.Sprintf("kid %s is no longer in the JWKS at %s", k.ID, sv.Server.JWKSURL), true
+				case !gone && sv.Published:
+					return fmt.Sprintf("kid %s stays in the JWKS at %s until %s", k.ID, sv.Server.JWKSURL, fmtTime(k.NotAfter)), true
+				case gone:
+					return fmt.Sprintf("kid %s is still in the JWKS at %s", k.ID, sv.Server.JWKSURL), false
+				}
+				return fmt.Sprintf("kid %s is not in the JWKS at %s", k.ID, sv.Server.JWKSURL), false
+			})
 		},
 	}
 	cmd.AddCommand(list, prepare, activate, retire)
@@ -161,4 +192,34 @@ func fmtTime(t *time.Time) string {
 		return "-"
 	}
 	return t.Format(time.RFC3339)
+}
+
+// confirmServed prints, for every keyless up running on the store, what it serves
+// after a change to key kid: describe words a server's answer and says whether it
+// is what the change should show. Servers that cannot confirm are reported on
+// stderr; the change stands either way.
+func confirmServed(cmd *cobra.Command, s Streams, ka *server.KeyAdmin, kid string, describe func(server.Served) (string, bool)) error {
+	served, err := ka.Confirm(cmd.Context(), kid, server.ConfirmWait)
+	if err != nil {
+		fmt.Fprintf(s.Err, "keyless: keys %s: the change is made, but the running servers could not be listed: %v\n", cmd.Name(), err)
+		return nil
+	}
+	if len(served) == 0 {
+		fmt.Fprintln(s.Out, "no keyless up is running on this store: a server serves the change as soon as it starts")
+		return nil
+	}
+	for _, sv := range served {
+		if sv.Err != nil {
+			fmt.Fprintf(s.Err, "keyless: keys %s: keyless up at %s (pid %d on %s) %v; a running server loads key changes within %s of reading the store\n",
+				cmd.Name(), sv.Server.Endpoint, sv.Server.PID, sv.Server.Host, sv.Err, server.KeyWatchInterval)
+			continue
+		}
+		line, ok := describe(sv)
+		if ok {
+			fmt.Fprintln(s.Out, line)
+		} else {
+			fmt.Fprintf(s.Err, "keyless: keys %s: %s\n", cmd.Name(), line)
+		}
+	}
+	return nil
 }

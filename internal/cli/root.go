@@ -107,6 +107,7 @@ var commands = []func(Streams) *cobra.Command{
 	newUpCmd,
 	newTokenCmd,
 	newKeysCmd,
+	newAuditCmd,
 	newLoginCmd,
 	newExecCmd,
 	newWhoamiCmd,
@@ -122,4 +123,5 @@ var commands = []func(Streams) *cobra.Command{
 	newPipeCmd,
 	newPipelineCmd,
 	newRotateCmd,
+	newBenchCmd,
 }

@@ -44,11 +44,18 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	verifier, err := oidc.NewVerifier(oidc.Config{
 		RootCAs: roots, Now: s.now, Logger: s.log, DialContext: s.dial,
 		KeySources: localKeySources(s.issuer.Aliases(), s.keys, jwksMaxAge),
+		Observer:   s.metrics.m,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("web identity verifier: %w", err)
 	}
 	s.audit = audit.NewRecorder(s.st, s.log)
+	if r := s.cfg.Log.SampleAllowed; r != nil {
+		if !(*r >= 0 && *r <= 1) {
+			return nil, fmt.Errorf("config: log.sample_allowed %g: give a fraction from 0 to 1", *r)
+		}
+		s.audit.SetLogSampling(*r)
+	}
 	authenticator := authn.NewAuthenticator(s.st, s.box, keyring, authn.RootCredentials(s.root), s.cfg.AccountID, s.now)
 	authorizer := authz.New(s.st)
 	sigv4 := awsapi.NewVerifier(authenticator)
@@ -56,6 +63,7 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	stsSvc := sts.New(sts.Config{
 		Store: s.st, Verifier: verifier, Sealer: session.NewSealer(keyring, rand.Reader), Authorizer: authorizer,
 		Audit: s.audit, Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, Logger: s.log,
+		Exchanges: s.metrics.m,
 	})
 	s.closers = append(s.closers, stsSvc.Close)
 	iamSvc := iam.New(iam.Config{
@@ -106,6 +114,7 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 		TrustedProxies: s.proxies,
 		Now:            s.now,
 		Logger:         s.log,
+		Observer:       s.metrics.m,
 	}), nil
 }
 

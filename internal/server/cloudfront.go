@@ -82,7 +82,7 @@ func (s *Server) newCloudFront(authorizer *authz.Authorizer, listener cloudfront
 	svc, err := cloudfront.New(cloudfront.Config{
 		Account:           s.cfg.AccountID,
 		Authorizer:        cloudFrontAuthorizer{authorizer},
-		Audit:             s.audit,
+		Audit:             s.auditor(), // metrics.go: counts the requests
 		Identify:          identify,
 		Listener:          listener,
 		Logger:            s.log,

@@ -14,6 +14,9 @@ import (
 type Config struct {
 	// Listen is the address to serve on (default 127.0.0.1:8400); flags override it.
 	Listen string `json:"listen,omitempty"`
+	// MetricsListen, if set, is the address the Prometheus metrics are served on
+	// instead of GET /metrics on Listen; `keyless up --metrics-listen` overrides it.
+	MetricsListen string `json:"metrics_listen,omitempty"`
 	// PublicURL is the https base URL relying parties reach the issuer at, for real
 	// deployments behind a hostname (default https://<listen address>).
 	PublicURL string `json:"public_url,omitempty"`
@@ -26,6 +29,11 @@ type Config struct {
 	// TrustedProxies are addresses or CIDRs of reverse proxies whose X-Forwarded-For
 	// header gives the caller's address (aws:SourceIp); by default only the TCP peer counts.
 	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+	// LogLevel is debug, info (default), warn or error; `keyless up --log-level`
+	// overrides it. A reload (SIGHUP) applies it.
+	LogLevel string `json:"log_level,omitempty"`
+	// Log configures the audit log lines.
+	Log LogConfig `json:"log"`
 	// Issuer configures tokens and signing keys.
 	Issuer IssuerConfig `json:"issuer"`
 	// Workspaces are registered at start, with their repositories and environments.
@@ -33,6 +41,17 @@ type Config struct {
 	// CloudFront configures the CloudFront API: the invalidation delay and the
 	// distributions that exist from the start.
 	CloudFront CloudFrontConfig `json:"cloudfront"`
+	// Audit configures the retention of audit events.
+	Audit AuditConfig `json:"audit"`
+}
+
+// AuditConfig bounds the audit events kept; by default every event is kept.
+// The server prunes in the background, in batches (audit.StartRetention).
+type AuditConfig struct {
+	// Retention prunes events older than this (e.g. "720h").
+	Retention issuer.Duration `json:"retention,omitempty"`
+	// MaxEvents prunes all but the newest MaxEvents events.
+	MaxEvents int `json:"max_events,omitempty"`
 }
 
 // IssuerConfig configures the identity provider.
@@ -45,8 +64,9 @@ type IssuerConfig struct {
 	Algorithm      string          `json:"algorithm,omitempty"`
 	LeadTime       issuer.Duration `json:"lead_time,omitempty"`       // default 1h
 	RotationPeriod issuer.Duration `json:"rotation_period,omitempty"` // default 720h; negative disables
-	// KeyCheckInterval is how often the key schedule runs and changes made by
-	// `keyless keys` or other replicas are picked up (default 5s).
+	// KeyCheckInterval is how often the key schedule runs and changes the schedule
+	// of other replicas made are picked up (default 5s). Changes made by `keyless
+	// keys` are picked up within KeyWatchInterval (250ms).
 	KeyCheckInterval issuer.Duration `json:"key_check_interval,omitempty"`
 	// GitHubIssuerURL and GitLabIssuerURL are the issuers GitHub- and GitLab-shaped
 	// tokens carry in place of <public URL>/github and <public URL>/gitlab, such as
@@ -141,4 +161,12 @@ func (c *Config) applyDefaults() {
 	if c.Issuer.KeyCheckInterval == 0 {
 		c.Issuer.KeyCheckInterval = issuer.Duration(5 * time.Second)
 	}
+}
+
+// LogConfig configures the audit log lines (not the stored audit events).
+type LogConfig struct {
+	// SampleAllowed is the fraction of allowed decisions logged, from 0 to 1
+	// (default 1, all); denials and errors are always logged, and every
+	// decision is stored. See audit.Recorder.SetLogSampling.
+	SampleAllowed *float64 `json:"sample_allowed,omitempty"`
 }

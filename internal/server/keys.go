@@ -5,10 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyless-dev/keyless/issuer"
@@ -41,10 +47,156 @@ func saveKeyConfig(ctx context.Context, st store.Store, c issuer.KeyConfig) erro
 }
 
 // KeyAdmin is what `keyless keys` works with: the key set of a data directory, opened
-// without running the server. Close it when done.
+// without running the server. Its changes are announced to the running servers
+// (keywatch.go), which Confirm then asks what they serve. Close it when done.
 type KeyAdmin struct {
 	*issuer.KeySet
-	st store.Store
+	st  store.Store
+	gen int64 // the keys generation the last change announced
+}
+
+// Prepare is issuer.KeySet.Prepare, announced to the running servers.
+func (k *KeyAdmin) Prepare(ctx context.Context, alg string) (issuer.KeyInfo, error) {
+	ki, err := k.KeySet.Prepare(ctx, alg)
+	if err != nil {
+		return ki, err
+	}
+	return ki, k.announce(ctx)
+}
+
+// Activate is issuer.KeySet.Activate, announced to the running servers.
+func (k *KeyAdmin) Activate(ctx context.Context, id string, force bool) (issuer.KeyInfo, error) {
+	ki, err := k.KeySet.Activate(ctx, id, force)
+	if err != nil {
+		return ki, err
+	}
+	return ki, k.announce(ctx)
+}
+
+// Retire is issuer.KeySet.Retire, announced to the running servers.
+func (k *KeyAdmin) Retire(ctx context.Context, id string) (issuer.KeyInfo, error) {
+	ki, err := k.KeySet.Retire(ctx, id)
+	if err != nil {
+		return ki, err
+	}
+	return ki, k.announce(ctx)
+}
+
+func (k *KeyAdmin) announce(ctx context.Context) error {
+	gen, err := bumpKeysGeneration(ctx, k.st)
+	if err != nil {
+		return fmt.Errorf("the keys changed, but running servers were not told (they pick the change up within their key_check_interval): %w", err)
+	}
+	k.gen = gen
+	return nil
+}
+
+// Served is what one running server serves after a change, as Confirm found it.
+type Served struct {
+	Server ServerEntry
+	// Err says why the server could not be asked, or that it has not loaded the
+	// change; the other fields are then unset.
+	Err error
+	// Published reports whether the key is in the server's JWKS (Server.JWKSURL).
+	Published bool
+	// SigningKeyID is the key that signs the server's new tokens.
+	SigningKeyID string
+}
+
+// ConfirmWait is how long Confirm waits for each server to load a change.
+const ConfirmWait = 5 * time.Second
+
+// Confirm asks every server registered on the store (renewed within the last 30s)
+// until it has loaded the last change announced, for up to wait, then what it serves
+// for the key kid. No server means none is running on this store.
+func (k *KeyAdmin) Confirm(ctx context.Context, kid string, wait time.Duration) ([]Served, error) {
+	reg, err := readServers(ctx, k.st)
+	if err != nil {
+		return nil, err
+	}
+	var live []ServerEntry
+	for _, e := range reg {
+		if time.Since(e.Seen) <= serverTTL {
+			live = append(live, e)
+		}
+	}
+	slices.SortFunc(live, func(a, b ServerEntry) int { return strings.Compare(a.Endpoint, b.Endpoint) })
+	out := make([]Served, len(live))
+	var wg sync.WaitGroup
+	for i, e := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = confirmOne(ctx, e, k.gen, kid, wait)
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// confirmOne polls one server's KeysStatusPath until it has loaded generation gen,
+// then reads its JWKS.
+func confirmOne(ctx context.Context, e ServerEntry, gen int64, kid string, wait time.Duration) Served {
+	res := Served{Server: e}
+	if host, _ := os.Hostname(); e.Host != "" && e.Host != host && loopback(e.Endpoint) {
+		res.Err = errors.New("is on another host, at a loopback address this host cannot reach")
+		return res
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	get := func(url string, v any) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+		}
+		return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v)
+	}
+	deadline := time.Now().Add(wait)
+	var st KeysStatus
+	for {
+		if err := get(e.Endpoint+KeysStatusPath, &st); err != nil {
+			res.Err = fmt.Errorf("did not answer: %w", err)
+			return res
+		}
+		if st.Server != e.ID {
+			res.Err = fmt.Errorf("another server answers at %s (not reachable from here?)", e.Endpoint)
+			return res
+		}
+		if st.Generation >= gen {
+			break
+		}
+		if time.Now().After(deadline) {
+			res.Err = fmt.Errorf("has not loaded the change after %s (it serves key generation %d, the change is %d)", wait, st.Generation, gen)
+			return res
+		}
+		select {
+		case <-ctx.Done():
+			res.Err = ctx.Err()
+			return res
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := get(e.JWKSURL, &set); err != nil {
+		res.Err = fmt.Errorf("loaded the change, but its JWKS could not be read: %w", err)
+		return res
+	}
+	for _, key := range set.Keys {
+		res.Published = res.Published || key.Kid == kid
+	}
+	res.SigningKeyID = st.SigningKeyID
+	return res
 }
 
 // Close releases the store.
@@ -158,4 +310,17 @@ func loadKEK(ctx context.Context, st store.Store, dataDir string, getenv func(st
 			source, keywrap.EnvVar)}
 	}
 	return box, nil
+}
+
+// loopback reports whether the URL u names a loopback host.
+func loopback(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	if pu.Hostname() == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(pu.Hostname())
+	return err == nil && ip.IsLoopback()
 }

@@ -75,6 +75,24 @@ func TestS3Served(t *testing.T) {
 	if where := blobPlace(t, s, dir, "site", "index.html"); where != "inline" {
 		t.Errorf("the object's bytes are %s, want inline", where)
 	}
+	// …written with the object's metadata in one transaction (the store's
+	// metrics show which operation stored them).
+	scrape, err := hc.Get(s.Endpoint() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(scrape.Body)
+	scrape.Body.Close()
+	for _, line := range []string{
+		`keyless_store_operation_duration_seconds_count{operation="PutObjectInline"} 1`,
+	} {
+		if !strings.Contains(string(metrics), line+"\n") {
+			t.Errorf("the metrics lack %s", line)
+		}
+	}
+	if strings.Contains(string(metrics), `operation="PutBlob"`) || strings.Contains(string(metrics), `operation="PutObject"}`) {
+		t.Error("the small object was stored in two steps (PutBlob, PutObject), not one")
+	}
 	_, err = vhost.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("nothere"), Key: aws.String("x")})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "NoSuchBucket" {

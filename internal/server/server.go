@@ -52,6 +52,8 @@ type Options struct {
 	// discovery documents and keys (oidc.Config.DialContext), for tests and fixed
 	// egress; default a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// LogLevel, if set, is the level of Logger, which a reload sets from log_level.
+	LogLevel *slog.LevelVar
 }
 
 // Server is a running `keyless up`.
@@ -91,6 +93,10 @@ type Server struct {
 
 	// bitbucketToken authorizes the Bitbucket variables API (bitbucket.TokenEnv).
 	bitbucketToken string
+
+	ops operations // what signals act on: reload.go, keywatch.go
+
+	metrics *serverMetrics // Prometheus metrics: metrics.go
 }
 
 // StoreFile is the SQLite database's name inside the data directory.
@@ -125,12 +131,18 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if err := s.ops.init(opts.LogLevel); err != nil {
+		return nil, err
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
+	}
+	if s.now, err = offsetClock(s.now, getenv, s.log); err != nil { // clock.go
+		return nil, err
 	}
 	if s.dataDir, err = filepath.Abs(s.dataDir); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -147,6 +159,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		if errors.Is(err, syscall.EADDRINUSE) && dirLocked(s.dataDir) {
 			return nil, fmt.Errorf("another keyless up is serving data directory %s, on %s; stop it or use another --data", s.dataDir, cfg.Listen)
 		}
+		return nil, err
+	}
+	if err := s.newMetrics(); err != nil { // metrics.go
 		return nil, err
 	}
 	addr := s.listener.Addr().(*net.TCPAddr)
@@ -196,6 +211,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if s.st, err = OpenStore(ctx, s.dataDir, cfg.Store); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.st = s.metrics.m.InstrumentStore(s.st)
 	if kekNew && !dbNew {
 		// A store this start did not make outlives it, and from here on may hold
 		// values sealed under the new key: keep kek.key even if the start fails.
@@ -210,7 +226,8 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if s.ca, err = ensureCA(ctx, s.st, s.box, s.now()); err != nil {
 		return nil, err
 	}
-	cert, err := s.ca.Issue(s.now(), []string{"localhost", "127.0.0.1", "::1", host, pu.Hostname()})
+	s.ops.certHosts = []string{"localhost", "127.0.0.1", "::1", host, pu.Hostname()}
+	cert, err := s.ca.Issue(s.now(), s.ops.certHosts)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +258,7 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	}, s.st, s.keys, s.now); err != nil {
 		return nil, err
 	}
+	s.knowIssuers()
 	if err := registerWorkspaces(ctx, s.st, cfg.Workspaces, s.now()); err != nil {
 		return nil, err
 	}
@@ -256,10 +274,14 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 
 	mux := http.NewServeMux()
+	s.mountMetrics(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
+	ready := newReadiness(s.st, s.keys, s.log) // ready.go
+	mux.Handle("GET /readyz", ready)
+	mux.HandleFunc("GET "+KeysStatusPath, s.keysStatus)
 	issuerHandler := issuer.NewHandler(s.issuer, runners, s.log)
 	issuerHandler.Register(mux)
 	bitbucketHandler, err := s.newBitbucket(ctx, runners)
@@ -274,25 +296,34 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.watchState()
 	mux.Handle("POST /{$}", gw.Query())
 	mux.Handle("GET /{$}", gw.Query())
 	mux.Handle(edge.PathPrefix, s.edge) // sites for clients that cannot resolve *.localhost
 
 	s.http = &http.Server{
-		Handler:           gw,
+		Handler:           s.ops.track(gw),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	s.ops.cert.Store(&cert)
+	tlsCfg := &tls.Config{GetCertificate: s.ops.certificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	dual := newDualListener(s.listener, tlsCfg)
 	s.listener = dual
 	go func() { s.serveErr <- s.http.Serve(dual) }()
+	s.serveMetrics()
 
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.wg.Add(1)
 	go s.keyLoop(loopCtx, time.Duration(icfg.KeyCheckInterval))
+	s.closers = append(s.closers, audit.StartRetention(s.st, audit.Retention{
+		MaxAge: time.Duration(cfg.Audit.Retention), MaxEvents: cfg.Audit.MaxEvents, Now: s.now}, s.log))
+	s.wg.Add(1)
+	go s.keyWatch(loopCtx)
+	s.wg.Add(1)
+	go ready.watch(loopCtx, storeWatchInterval, s.wg.Done)
 
 	for _, f := range []string{s.CAFile(), filepath.Join(s.dataDir, "env")} {
 		if !exists(f) {
@@ -315,6 +346,8 @@ func (s *Server) keyLoop(ctx context.Context, every time.Duration) {
 		select {
 		case <-ctx.Done():
 			return
+		case d := <-s.ops.keyInterval:
+			t.Reset(d)
 		case <-t.C:
 			if err := s.keys.Tick(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("key schedule", "err", err)
@@ -436,6 +469,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) closeResources() {
+	s.closeMetrics()
 	if s.stop != nil {
 		s.stop()
 		s.wg.Wait()

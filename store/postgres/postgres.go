@@ -20,7 +20,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/store/internal/sqlstore"
@@ -48,6 +47,9 @@ func classifyPostgres(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return nil
+	}
+	if unavailablePgError(pe) { // unavailable.go
+		return store.Unavailable("postgres "+pe.Code, err)
 	}
 	switch pe.Code {
 	case "23505": // unique_violation
@@ -80,7 +82,7 @@ func open(ctx context.Context, dsn string, migrate bool) (*sqlstore.Store, error
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: parse DSN: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	db := openDB(cfg) // unavailable.go: connections that fail fast and say when the database is unreachable
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns / 4)
 	if err := db.PingContext(ctx); err != nil {

@@ -77,7 +77,7 @@ func openDB(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(stmtCacheConnector{c}), nil
+	return sql.OpenDB(stmtCacheConnector{diskFullConnector{c}}), nil // unavailable.go: a full disk is store.ErrUnavailable
 }
 
 // Memory is the path that opens a private in-memory database, for tests. It lives on

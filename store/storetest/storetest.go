@@ -17,7 +17,10 @@
 //     profiles by lower-cased name, signing keys and access keys by creation time
 //     then ID. Audit events newest
 //     first, ties broken by append order (last appended first); a batch
-//     (AppendAuditEvents) appends in slice order, atomically.
+//     (AppendAuditEvents) appends in slice order, atomically. QueryAuditEvents
+//     filters, orders and pages by keyset without skipping or repeating an event;
+//     PruneAuditEvents deletes by age and count in limited batches, never the
+//     newest event (audit.go).
 //   - An Update callback's error is returned (wrapped) and nothing changes; the callback
 //     may change the key, which renames the record (store.ErrAlreadyExists if taken).
 //   - Deleting a user deletes its access keys; GetAccessKey reports the user's current
@@ -70,6 +73,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"AuditEvents", testAuditEvents},
 		{"AuditEventBatches", testAuditEventBatches},
+		{"AuditQuery", testAuditQuery},
+		{"AuditPrune", testAuditPrune},
 		{"TimePrecision", testTimePrecision},
 	}
 	for _, tc := range tests {

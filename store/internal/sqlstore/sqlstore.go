@@ -227,6 +227,8 @@ var migrations = [][]string{
 	// The local Secrets Manager's secrets and their versions (store.SecretStore),
 	// values sealed by the caller.
 	secretsMigration,
+	// Audit queries: the repository column and one index per filter (audit.go).
+	auditQueryMigration,
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A
@@ -663,54 +665,6 @@ func (s *Store) UpdateAccessKey(ctx context.Context, id string, fn func(store.Ac
 // DeleteAccessKey deletes an access key.
 func (s *Store) DeleteAccessKey(ctx context.Context, id string) error {
 	return remove(ctx, s, accessKeys, id, id)
-}
-
-// AppendAuditEvent appends an audit event; event IDs are unique.
-func (s *Store) AppendAuditEvent(ctx context.Context, e store.AuditEvent) error {
-	return create(ctx, s, auditEvents, e, e.ID)
-}
-
-// AppendAuditEvents appends events in one transaction, in slice order (one
-// prepared single-row INSERT executed per event, so sequence numbers follow
-// the slice). Nothing is appended if any event fails (a duplicate ID gives an
-// error wrapping store.ErrAlreadyExists).
-func (s *Store) AppendAuditEvents(ctx context.Context, events []store.AuditEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	e := auditEvents
-	err := func() error {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback() }()
-		q := "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) + ")"
-		stmt, err := tx.PrepareContext(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = stmt.Close() }()
-		for _, ev := range events {
-			if _, err := stmt.ExecContext(ctx, e.args(ev)...); err != nil {
-				return s.d.mapErr(err)
-			}
-		}
-		return tx.Commit()
-	}()
-	if err != nil {
-		return fmt.Errorf("store: append %d audit events: %w", len(events), err)
-	}
-	return nil
-}
-
-// ListAuditEvents returns the events at or after since (all when since is zero),
-// newest first, at most limit of them (all when limit is 0 or less).
-func (s *Store) ListAuditEvents(ctx context.Context, since time.Time, limit int) ([]store.AuditEvent, error) {
-	if since.IsZero() {
-		return list(ctx, s, auditEvents, "", limit)
-	}
-	return list(ctx, s, auditEvents, "at >= $1", limit, since.UnixMicro())
 }
 
 // row is a *sql.Row or *sql.Rows.
@@ -1227,27 +1181,6 @@ var accessKeys = &entity[store.AccessKey]{
 		k.Secret = nilIfEmpty(k.Secret)
 		k.CreatedAt, k.LastUsedAt = timeOf(created), timeOf(lastUsed)
 		return k, err
-	},
-}
-
-var auditEvents = &entity[store.AuditEvent]{
-	what:  "audit event",
-	table: "audit_events",
-	from:  "audit_events",
-	cols:  []string{"id", "at", "request_id", "action", "caller", "role_name", "decision", "detail"},
-	read:  []string{"id", "at", "request_id", "action", "caller", "role_name", "decision", "detail"},
-	key:   []string{"id"},
-	order: "at DESC NULLS LAST, seq DESC",
-	args: func(e store.AuditEvent) []any {
-		return []any{e.ID, micros(e.Time), e.RequestID, e.Action, e.Caller, e.Role, e.Decision, blob(e.Detail)}
-	},
-	scan: func(r row) (store.AuditEvent, error) {
-		var e store.AuditEvent
-		var at sql.NullInt64
-		err := r.Scan(&e.ID, &at, &e.RequestID, &e.Action, &e.Caller, &e.Role, &e.Decision, &e.Detail)
-		e.Detail = nilIfEmpty(e.Detail)
-		e.Time = timeOf(at)
-		return e, err
 	},
 }
 
