@@ -120,3 +120,23 @@ func Copy(ctx context.Context, w io.Writer, r io.Reader, buf []byte) (int64, err
 		}
 	}
 }
+
+// Fill reads r into buf until buf is full or r ends (eof), checking ctx
+// before each read as Copy does. It returns the bytes read; an error other
+// than io.EOF (or ctx's) ends it.
+func Fill(ctx context.Context, r io.Reader, buf []byte) (n int, eof bool, err error) {
+	for n < len(buf) {
+		if err := ctx.Err(); err != nil {
+			return n, false, err
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
+}

@@ -57,7 +57,7 @@ func (s *Service) putObject(ctx context.Context, o store.Object, body upload, co
 	if s.cfg.Inline != nil {
 		bp := s.inlineBufs.Get().(*[]byte)
 		defer s.inlineBufs.Put(bp)
-		n, eof, err := fill(ctx, body, *bp)
+		n, eof, err := blob.Fill(ctx, body, *bp)
 		if err != nil {
 			return store.Object{}, blobPutError(err)
 		}
@@ -100,25 +100,6 @@ func (s *Service) describe(o *store.Object, id string, size int64, md5sum []byte
 	if value != "" {
 		o.Checksums, o.ChecksumType = map[string]string{string(alg): value}, "FULL_OBJECT"
 	}
-}
-
-// fill reads r into buf until buf is full or r ends (eof), checking ctx
-// before each read as blob.Copy does.
-func fill(ctx context.Context, r io.Reader, buf []byte) (n int, eof bool, err error) {
-	for n < len(buf) {
-		if err := ctx.Err(); err != nil {
-			return n, false, err
-		}
-		m, err := r.Read(buf[n:])
-		n += m
-		if err == io.EOF {
-			return n, true, nil
-		}
-		if err != nil {
-			return n, false, err
-		}
-	}
-	return n, false, nil
 }
 
 // commit stores o, whose blob is written, if cond (when not nil) accepts the

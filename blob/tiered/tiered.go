@@ -133,7 +133,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	buf := *bp
-	n, eof, err := fill(ctx, r, buf)
+	n, eof, err := blob.Fill(ctx, r, buf)
 	if err != nil {
 		return blob.Info{}, fmt.Errorf("blob/tiered: put: %w", err)
 	}
@@ -156,25 +156,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 		return blob.Info{}, fmt.Errorf("blob/tiered: put: %w", err)
 	}
 	return info, nil
-}
-
-// fill reads r into buf until buf is full or r ends (eof), checking ctx before
-// each read as blob.Copy does.
-func fill(ctx context.Context, r io.Reader, buf []byte) (n int, eof bool, err error) {
-	for n < len(buf) {
-		if err := ctx.Err(); err != nil {
-			return n, false, err
-		}
-		m, err := r.Read(buf[n:])
-		n += m
-		if err == io.EOF {
-			return n, true, nil
-		}
-		if err != nil {
-			return n, false, err
-		}
-	}
-	return n, false, nil
 }
 
 // putInline makes data key's blob, in the database, and then removes the copy
