@@ -18,7 +18,7 @@ type Retention struct {
 	// MaxEvents prunes all but the newest MaxEvents events; 0 keeps any number.
 	MaxEvents int
 	// BatchSize is the most events deleted per transaction (default 500,
-	// about 40 ms on SQLite at 10 million events), so that a prune never holds
+	// about 16 ms on SQLite at 10 million events), so that a prune never holds
 	// the store's write lock for long: meanwhile the audit writer waits, and
 	// its queue must not fill.
 	BatchSize int
