@@ -394,7 +394,12 @@ type errorJSON struct {
 // *Error is logged and answered 500 without its text.
 func (h *Handler) writeError(w http.ResponseWriter, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, store.ErrUnavailable):
+		h.log.Warn("bitbucket variables API: store unavailable", "err", err)
+		e = &Error{Status: http.StatusServiceUnavailable, Message: issuer.StoreUnavailable().Message}
+	default:
 		h.log.Error("bitbucket variables API: internal error", "err", err)
 		e = &Error{Status: http.StatusInternalServerError, Message: "Something went wrong: see keyless up's log"}
 	}
@@ -479,6 +484,9 @@ func (h *Handler) writeAPIError(w http.ResponseWriter, err error) {
 	case errors.As(err, &ie):
 	case errors.As(err, &be):
 		ie = &issuer.Error{Code: apiCode(be.Status), Message: be.Message}
+	case errors.Is(err, store.ErrUnavailable):
+		h.log.Warn("step variables API: store unavailable", "err", err)
+		ie = issuer.StoreUnavailable()
 	default:
 		h.log.Error("step variables API: internal error", "err", err)
 		ie = &issuer.Error{Code: "InternalError", Message: "internal error"}

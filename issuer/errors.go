@@ -23,6 +23,13 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// StoreUnavailable is the error of a request that needs the store while it
+// cannot be reached (store.ErrUnavailable): Unavailable, HTTP 503, which a
+// client retries.
+func StoreUnavailable() *Error {
+	return &Error{Code: CodeUnavailable, Message: "the store keyless keeps its state in cannot be reached for the moment: retry shortly"}
+}
+
 // Status is the HTTP status for the error's code.
 func (e *Error) Status() int {
 	switch e.Code {

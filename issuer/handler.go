@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/keyless-dev/keyless/store"
 )
 
 // claimsSupported is the discovery document's claims_supported, as Bitbucket publishes it.
@@ -220,7 +222,12 @@ type ErrorBody struct {
 
 func (h *Handler) writeError(w http.ResponseWriter, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, store.ErrUnavailable):
+		h.log.Warn("issuer: store unavailable", "err", err)
+		e = StoreUnavailable()
+	default:
 		h.log.Error("issuer: internal error", "err", err)
 		e = &Error{Code: "InternalError", Message: "internal error"}
 	}
