@@ -48,7 +48,8 @@ func FailedCondition(statement string, effect policy.Effect, c policy.ConditionT
 	}
 }
 
-// WriteText renders one check as Report.WriteText does, indented by prefix.
+// WriteText renders one check, indented by prefix, as Report.WriteText renders
+// each of its checks.
 func (c Check) WriteText(w io.Writer, prefix string) error {
 	var b strings.Builder
 	field := func(label, text string) {

@@ -508,21 +508,8 @@ func subFix(patterns []string, sub string) string {
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Would this token assume %s?\n", r.RoleARN)
-	field := func(label, text string) {
-		const indent = "        "
-		fmt.Fprintf(&b, "%s%-10s%s\n", indent, label, strings.ReplaceAll(text, "\n", "\n"+indent+strings.Repeat(" ", 10)))
-	}
 	for _, c := range r.Checks {
-		fmt.Fprintf(&b, "  %s  %s\n", c.Status, c.Title)
-		if c.Status != Pass && !c.Expected.IsZero() {
-			field("expected:", c.Expected.String())
-		}
-		if !c.Actual.IsZero() && (c.Status != Pass || c.ID == "issuer") {
-			field("actual:", c.Actual.String())
-		}
-		if c.Status != Pass && c.Fix != "" {
-			field("fix:", c.Fix)
-		}
+		c.WriteText(&b, "") // writes to a strings.Builder cannot fail
 	}
 	switch {
 	case r.Verdict == VerdictUndetermined:

@@ -216,8 +216,8 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 
 	// The unsigned actions (AssumeRoleWithWebIdentity) are served anonymously whatever
 	// the request carries: AWS ignores an Authorization header on them.
-	if unsigned := g.unsignedService(q.Action); unsigned != nil {
-		o.at(g.unsignedName(q.Action), unsigned)
+	if name, unsigned := g.unsignedService(q.Action); unsigned != nil {
+		o.at(name, unsigned)
 		g.serve(w, r, unsigned, call, &o)
 		return
 	}
@@ -251,18 +251,19 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 	g.serve(w, r, svc, call, &o)
 }
 
-// unsignedService is the service that serves action without a signature, if any.
+// unsignedService is the service that serves action without a signature, with
+// its name, if any.
 // Services are consulted in name order so the answer does not depend on map order.
-func (g *Gateway) unsignedService(action string) QueryService {
+func (g *Gateway) unsignedService(action string) (string, QueryService) {
 	if action == "" {
-		return nil
+		return "", nil
 	}
 	for _, name := range g.names {
 		if s := g.cfg.Services[name]; s.Unsigned(action) {
-			return s
+			return name, s
 		}
 	}
-	return nil
+	return "", nil
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, svc QueryService, call *Call, o *observation) {

@@ -85,17 +85,6 @@ func (o *observation) queryError(w http.ResponseWriter, namespace, requestID str
 	awsapi.WriteQueryError(w, namespace, requestID, err)
 }
 
-// unsignedName is the name of the service that serves action unsigned
-// (unsignedService's), "" when none does.
-func (g *Gateway) unsignedName(action string) string {
-	for _, name := range g.names {
-		if g.cfg.Services[name].Unsigned(action) {
-			return name
-		}
-	}
-	return ""
-}
-
 // observeRefusal reports a request for a REST service, or for no service keyless
 // serves (name ""), that the gateway refused with err itself.
 func (g *Gateway) observeRefusal(name string, start time.Time, err error) {

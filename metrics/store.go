@@ -114,10 +114,6 @@ type instrumented struct {
 	m *storeMetrics
 }
 
-// Unwrap returns the store being instrumented, for callers looking for an
-// optional interface of the backend.
-func (s *instrumented) Unwrap() store.Store { return s.Store }
-
 // instrumentedFull is instrumented for a backend that also keeps S3 metadata,
 // blobs, secrets and pipeline variables (both SQL backends do), so that the
 // services' type assertions on the server's store still find them.
