@@ -121,6 +121,8 @@ They never create or migrate either.`,
 		Short:   "Make a prepared key the signing key (the oldest prepared one by default)",
 		Example: "  keyless keys activate\n  keyless keys activate <kid> --force",
 		Args:    cobra.MaximumNArgs(1),
+		// A kid may begin with "-": Execute moves it after a "--".
+		Annotations: map[string]string{keyIDAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ka, err := open(cmd)
 			if err != nil {
@@ -150,10 +152,11 @@ They never create or migrate either.`,
 	activate.Flags().BoolVar(&force, "force", false, "activate before the lead time has passed (relying parties may reject its tokens until they refetch the JWKS)")
 
 	retire := &cobra.Command{
-		Use:     "retire ID",
-		Short:   "Retire a key: it leaves the JWKS once its last token has expired",
-		Example: "  keyless keys retire <kid>",
-		Args:    cobra.ExactArgs(1),
+		Use:         "retire ID",
+		Short:       "Retire a key: it leaves the JWKS once its last token has expired",
+		Example:     "  keyless keys retire <kid>",
+		Args:        cobra.ExactArgs(1),
+		Annotations: map[string]string{keyIDAnnotation: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ka, err := open(cmd)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,5 +69,42 @@ func TestKeysListOnPostgresWithoutStore(t *testing.T) {
 	}
 	if _, err := os.Stat(data); err == nil {
 		t.Errorf("keys list created the data directory %s", data)
+	}
+}
+
+// TestKeyIDOperands: a key ID that begins with "-" (one kid in 64) is an operand of
+// keys activate and keys retire wherever it stands, and no other command line changes.
+func TestKeyIDOperands(t *testing.T) {
+	const dash = "-289YJtMcR7xH9PNR6JxySjUxRFF7lykqkS7s8syGlM"
+	const dash2 = "--89YJtMcR7xH9PNR6JxySjUxRFF7lykqkS7s8syGlM"
+	root := NewRootCommand(Streams{})
+	for _, tc := range []struct {
+		args, want []string
+	}{
+		{[]string{"keys", "activate", "--force", dash}, []string{"keys", "activate", "--force", "--", dash}},
+		{[]string{"keys", "activate", dash, "--force"}, []string{"keys", "activate", "--force", "--", dash}},
+		{[]string{"keys", "retire", dash2, "--data", "d"}, []string{"keys", "retire", "--data", "d", "--", dash2}},
+		{[]string{"keys", "retire", "--", dash}, []string{"keys", "retire", "--", dash}},
+		{[]string{"keys", "retire", "abc"}, []string{"keys", "retire", "abc"}},
+		{[]string{"keys", "retire", "-x"}, []string{"keys", "retire", "-x"}},
+		{[]string{"keys", "retire", dash + "="}, []string{"keys", "retire", dash + "="}},
+		{[]string{"keys", "list", dash}, []string{"keys", "list", dash}},
+		{[]string{"version", dash}, []string{"version", dash}},
+	} {
+		if got := keyIDOperands(root, tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("keyIDOperands(%q) = %q; want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestKeysRetireDashKeyID: keys retire given a kid that begins with "-" looks the kid
+// up, rather than failing on an unknown shorthand flag.
+func TestKeysRetireDashKeyID(t *testing.T) {
+	t.Setenv("KEYLESS_KEK", "")
+	t.Setenv("KEYLESS_DATA", "")
+	dir := t.TempDir()
+	code, _, errOut := keysRun(t, "keys", "retire", "-289YJtMcR7xH9PNR6JxySjUxRFF7lykqkS7s8syGlM", "--data", dir)
+	if want := "keyless: keys retire: no keyless store in " + dir; code != 1 || !strings.HasPrefix(errOut, want) {
+		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, errOut, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // Execute runs keyless with args and returns the process exit status.
 func Execute(ctx context.Context, args []string, s Streams) int {
 	root := NewRootCommand(s)
-	root.SetArgs(args)
+	root.SetArgs(keyIDOperands(root, args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -56,6 +57,55 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 		}
 	}
 	return code
+}
+
+// keyIDAnnotation marks a command whose operand is a signing key ID.
+const keyIDAnnotation = "keyless/key-id-operand"
+
+// keyIDOperands returns args with every key ID that starts with "-" moved after a
+// "--", when args run a command that takes a key ID: a kid is a base64url SHA-256
+// thumbprint (43 characters), and one in 64 begins with "-", which the flag parser
+// would otherwise read as a cluster of shorthand flags. No flag of keyless has that
+// shape, so the move never changes what a command line means.
+func keyIDOperands(root *cobra.Command, args []string) []string {
+	c, _, err := root.Find(args)
+	if err != nil || c.Annotations[keyIDAnnotation] == "" {
+		return args
+	}
+	end := slices.Index(args, "--")
+	if end < 0 {
+		end = len(args)
+	}
+	var before, ids []string
+	for _, a := range args[:end] {
+		if isDashKeyID(a) {
+			ids = append(ids, a)
+		} else {
+			before = append(before, a)
+		}
+	}
+	if ids == nil {
+		return args
+	}
+	out := append(append(before, "--"), ids...)
+	if end < len(args) {
+		out = append(out, args[end+1:]...)
+	}
+	return out
+}
+
+// isDashKeyID reports whether a is a key ID (43 base64url characters) that begins
+// with "-".
+func isDashKeyID(a string) bool {
+	if len(a) != 43 || a[0] != '-' {
+		return false
+	}
+	for _, r := range a {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // connectionHint says what to do when err is a refused connection: on a loopback
