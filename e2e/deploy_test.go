@@ -93,7 +93,7 @@ func s3Writes(out string) (puts, copies []string) {
 // `keyless pipe aws-cloudfront-invalidate` invalidates from its variables.
 func TestDeploySite(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "keyless.json")
-	if err := os.WriteFile(cfgPath, []byte(`{"cloudfront": {"invalidation_delay": "1s", "distributions": [
+	if err := os.WriteFile(cfgPath, []byte(`{"audit": {"data_events": "all"}, "cloudfront": {"invalidation_delay": "1s", "distributions": [
 		{"id": "`+siteDist+`", "bucket": "site", "default_root_object": "index.html", "default_ttl": "1h"}]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 // get-object-acl shows the owner's FULL_CONTROL alone.
 func TestS3ObjectACLWithAWSCLI(t *testing.T) {
 	awsCLI := testenv.LookPath(t, "aws")
-	p := startUp(t, t.TempDir())
+	p := startUp(t, t.TempDir(), "--config", allDataEventsConfig(t)) // the allowed anonymous read is audited
 	endpoint := p.env["KEYLESS_ENDPOINT"]
 	u, err := url.Parse(endpoint)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 // resource-based policy, the object kept, the denial audited with the deciding
 // statement) where the same session could delete before the policy was put.
 func TestS3BucketPolicies(t *testing.T) {
-	p := startUp(t, t.TempDir())
+	p := startUp(t, t.TempDir(), "--config", allDataEventsConfig(t)) // the allowed anonymous read is audited
 	ctx := context.Background()
 	endpoint := p.env["KEYLESS_ENDPOINT"]
 	account := p.env["KEYLESS_ACCOUNT_ID"]

@@ -233,15 +233,25 @@ s3.download_file("site", "boto3/file.bin", sys.argv[2])
 		t.Errorf("other/x.txt exists after the denied put")
 	}
 
-	// The audit log has the allowed and the denied calls.
+	// The audit log has the denied calls; the allowed object write is a data
+	// event, which like CloudTrail keyless audits only when asked to
+	// (audit.data_events "all"), while the bucket's creation always is.
 	want := map[string]bool{
-		"action=PutObject decision=Allowed role=arn:aws:s3:::site/deploy.txt":   false,
 		"action=PutObject decision=Denied role=arn:aws:s3:::other/x.txt":        false,
 		"action=DeleteObject decision=Denied role=arn:aws:s3:::site/deploy.txt": false,
 	}
+	created := false
 	for _, line := range strings.Split(p.settledStderr(), "\n") {
-		if !strings.Contains(line, "msg=audit") || !strings.Contains(line, "service=s3") || !strings.Contains(line, "caller="+sessionARN) ||
-			!strings.Contains(line, "source_ip=127.0.0.1") {
+		if !strings.Contains(line, "msg=audit") || !strings.Contains(line, "service=s3") {
+			continue
+		}
+		if strings.Contains(line, "action=CreateBucket decision=Allowed") && strings.Contains(line, "role=arn:aws:s3:::site") {
+			created = true
+		}
+		if strings.Contains(line, "decision=Allowed") && strings.Contains(line, "action=PutObject") {
+			t.Errorf("an allowed PutObject was audited by default: %s", line)
+		}
+		if !strings.Contains(line, "caller="+sessionARN) || !strings.Contains(line, "source_ip=127.0.0.1") {
 			continue
 		}
 		for w := range want {
@@ -258,6 +268,20 @@ s3.download_file("site", "boto3/file.bin", sys.argv[2])
 			t.Errorf("no audit event %q for %s\n%s", w, sessionARN, p.stderr)
 		}
 	}
+	if !created {
+		t.Errorf("no audit event of CreateBucket site\n%s", p.stderr)
+	}
+}
+
+// allDataEventsConfig writes a keyless up config that audits every S3 object
+// request, allowed ones too, and returns its path.
+func allDataEventsConfig(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keyless.json")
+	if err := os.WriteFile(path, []byte(`{"audit": {"data_events": "all"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // roleSession creates role s3-deployer with the inline policy given, lets a

@@ -56,6 +56,9 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 		}
 		s.audit.SetLogSampling(*r)
 	}
+	if err := checkDataEvents(s.cfg.Audit.DataEvents); err != nil {
+		return nil, err
+	}
 	authenticator := authn.NewAuthenticator(s.st, s.box, keyring, authn.RootCredentials(s.root), s.cfg.AccountID, s.now)
 	authorizer := authz.New(s.st)
 	sigv4 := awsapi.NewVerifier(authenticator)

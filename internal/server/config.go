@@ -52,6 +52,28 @@ type AuditConfig struct {
 	Retention issuer.Duration `json:"retention,omitempty"`
 	// MaxEvents prunes all but the newest MaxEvents events.
 	MaxEvents int `json:"max_events,omitempty"`
+	// DataEvents says which S3 object-level requests (GetObject, PutObject,
+	// ListObjectsV2, …: CloudTrail's data events) are audited: "denied", the
+	// default, only those refused or failed; "all" every one. Like a CloudTrail
+	// trail, which records data events only when asked to, keyless leaves the
+	// allowed ones out of the store and the log by default: a site deploy makes
+	// one per file. Every other decision is always audited.
+	DataEvents string `json:"data_events,omitempty"`
+}
+
+// Values of AuditConfig.DataEvents.
+const (
+	DataEventsDenied = "denied"
+	DataEventsAll    = "all"
+)
+
+// checkDataEvents validates audit.data_events.
+func checkDataEvents(v string) error {
+	switch v {
+	case "", DataEventsDenied, DataEventsAll:
+		return nil
+	}
+	return fmt.Errorf("config: audit.data_events %q: use %q (allowed S3 object requests are not audited, the default) or %q", v, DataEventsDenied, DataEventsAll)
 }
 
 // IssuerConfig configures the identity provider.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyless-dev/keyless/audit"
 	"github.com/keyless-dev/keyless/metrics"
+	"github.com/keyless-dev/keyless/s3"
 )
 
 // MetricsPath is where the Prometheus metrics are served.
@@ -150,20 +151,26 @@ func (s *Server) closeMetrics() {
 
 // observedAuditor reports the requests a REST service (S3, CloudFront) answers
 // to the request metrics, from the audit event the service records for each,
-// then records the event.
+// then records the event, unless it is an allowed S3 data event and those are
+// not audited (audit.data_events).
 type observedAuditor struct {
 	rec *audit.Recorder
 	m   *metrics.Metrics
+	// allDataEvents records allowed S3 object-level requests too.
+	allDataEvents bool
 }
 
 // Record implements s3.Auditor and cloudfront.Auditor. The latency runs from
 // the event's time, when the service took the request, as its clock tells it.
 func (a observedAuditor) Record(e audit.Event) {
 	a.m.ObserveRequest(e.Service, e.Action, e.ErrorCode, time.Since(e.Time))
+	if e.Decision == audit.Allowed && !a.allDataEvents && e.Service == "s3" && s3.IsDataEvent(e.Action) {
+		return
+	}
 	a.rec.Record(e)
 }
 
 // auditor is the audit recorder of a REST service, which counts its requests.
 func (s *Server) auditor() observedAuditor {
-	return observedAuditor{rec: s.audit, m: s.metrics.m}
+	return observedAuditor{rec: s.audit, m: s.metrics.m, allDataEvents: s.cfg.Audit.DataEvents == DataEventsAll}
 }

@@ -238,6 +238,9 @@ func (s *Server) applyConfig(ctx context.Context, next Config) error {
 	if _, err := parseTrustedProxies(next.TrustedProxies); err != nil {
 		return err
 	}
+	if err := checkDataEvents(next.Audit.DataEvents); err != nil {
+		return err
+	}
 	sample := 1.0
 	if p := next.Log.SampleAllowed; p != nil {
 		if sample = *p; sample < 0 || sample > 1 {

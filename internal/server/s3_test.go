@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -111,5 +113,76 @@ func TestS3Served(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "<Code>AccessDenied</Code>") || resp.Header.Get("x-amz-request-id") == "" {
 		t.Errorf("anonymous virtual-host GET: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestS3DataEventsAudit: like a CloudTrail trail, keyless audits allowed S3
+// object-level requests (data events) only with audit.data_events "all"; the
+// bucket's creation and every denial are audited either way, and a value it
+// does not know is refused at start.
+func TestS3DataEventsAudit(t *testing.T) {
+	for _, tc := range []struct {
+		dataEvents string
+		want       []string // audited actions and decisions, oldest first
+	}{
+		{"", []string{"CreateBucket Allowed", "GetObject Denied"}},
+		{"denied", []string{"CreateBucket Allowed", "GetObject Denied"}},
+		{"all", []string{"CreateBucket Allowed", "PutObject Allowed", "HeadObject Allowed", "ListObjectsV2 Allowed", "GetObject Denied"}},
+	} {
+		t.Run("data_events="+tc.dataEvents, func(t *testing.T) {
+			s := startTest(t, t.TempDir(), Config{Audit: AuditConfig{DataEvents: tc.dataEvents}}, noEnv, nil)
+			root := s.Root()
+			client := s3.NewFromConfig(aws.Config{Region: "us-east-1",
+				Credentials: credentials.NewStaticCredentialsProvider(root.AccessKeyID, root.SecretAccessKey, "")},
+				func(o *s3.Options) { o.BaseEndpoint = aws.String(s.Endpoint()); o.UsePathStyle = true })
+			ctx := t.Context()
+			if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String("a.txt"), Body: strings.NewReader("a")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String("a.txt")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("site")}); err != nil {
+				t.Fatal(err)
+			}
+			addr := strings.TrimPrefix(s.Endpoint(), "http://")
+			hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}}
+			resp, err := hc.Get("http://site.s3.localhost:" + addr[strings.LastIndex(addr, ":")+1:] + "/a.txt") // anonymous: denied
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("anonymous GET: %d", resp.StatusCode)
+			}
+			var got []string
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				events, err := s.st.ListAuditEvents(ctx, time.Time{}, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = got[:0]
+				for i := len(events) - 1; i >= 0; i-- {
+					if e := events[i]; strings.HasPrefix(e.Role, "arn:aws:s3:::") {
+						got = append(got, e.Action+" "+e.Decision)
+					}
+				}
+				if len(got) > 0 && got[len(got)-1] == "GetObject Denied" {
+					break
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("audited %q; want %q", got, tc.want)
+			}
+		})
+	}
+	_, err := Start(t.Context(), Options{Config: Config{Listen: "127.0.0.1:0", Audit: AuditConfig{DataEvents: "some"}}, DataDir: t.TempDir(), Getenv: noEnv})
+	if want := `config: audit.data_events "some": use "denied"`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Start with audit.data_events \"some\": %v; want %q", err, want)
 	}
 }
