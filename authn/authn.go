@@ -1,6 +1,9 @@
 // Package authn authenticates signed AWS calls: it resolves an access key (the local
 // account's root key, an IAM user's key, or a temporary key whose session token seals
 // a role session) to its secret and to the Principal who made the call.
+//
+// One Authenticator serves one account's store; Join lets it resolve the keys of
+// further local accounts too, each Principal naming the account it belongs to.
 package authn
 
 import (
@@ -79,6 +82,11 @@ type Authenticator struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedKey // user access keys, briefly, so signed calls skip the store
+
+	// others are the further accounts' Authenticators by account id, and
+	// otherRoots the same by root access key id (Join); nil for one account.
+	others     map[string]*Authenticator
+	otherRoots map[string]*Authenticator
 }
 
 type cachedKey struct {
@@ -100,25 +108,61 @@ func NewAuthenticator(st store.Store, box *keywrap.Box, sessions *session.Keyrin
 	return &Authenticator{st: st, box: box, sessions: sessions, root: root, account: account, now: now, cache: map[string]cachedKey{}}
 }
 
+// Join makes a also resolve the access keys of further local accounts, each served
+// by its own Authenticator (over that account's store): their root keys and IAM
+// user keys authenticate to their account. Session tokens carry their account and
+// are opened by a's key ring, which must be the one that seals every account's
+// sessions; a session of an account a does not know (its own or a joined one) is
+// refused. Call Join before a serves, and not again.
+func (a *Authenticator) Join(others ...*Authenticator) {
+	a.others = make(map[string]*Authenticator, len(others))
+	a.otherRoots = make(map[string]*Authenticator, len(others))
+	for _, o := range others {
+		a.others[o.account] = o
+		if o.root.AccessKeyID != "" {
+			a.otherRoots[o.root.AccessKeyID] = o
+		}
+	}
+}
+
 // LookupCredential resolves accessKeyID (and sessionToken for temporary keys).
+// The account's own keys are looked up first, then those of the joined accounts.
 func (a *Authenticator) LookupCredential(ctx context.Context, accessKeyID, sessionToken string) (awsapi.Credential, error) {
 	switch {
 	case accessKeyID == a.root.AccessKeyID && a.root.AccessKeyID != "":
 		if sessionToken != "" {
 			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 		}
-		return awsapi.Credential{SecretAccessKey: a.root.SecretAccessKey, Principal: &Principal{
-			Kind: Root, Account: a.account, ARN: arn.Root(arn.DefaultPartition, a.account).String(), UserID: a.account, AccessKeyID: accessKeyID,
-		}}, nil
+		return a.rootCredential(), nil
 	case strings.HasPrefix(accessKeyID, session.AccessKeyPrefix):
 		return a.lookupSession(accessKeyID, sessionToken)
 	case strings.HasPrefix(accessKeyID, "AKIA"):
 		if sessionToken != "" {
 			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 		}
-		return a.lookupUserKey(ctx, accessKeyID)
+		if o := a.otherRoots[accessKeyID]; o != nil {
+			return o.rootCredential(), nil
+		}
+		cred, found, err := a.lookupUserKey(ctx, accessKeyID)
+		for _, o := range a.others {
+			if found || err != nil {
+				break
+			}
+			cred, found, err = o.lookupUserKey(ctx, accessKeyID)
+		}
+		if err == nil && !found {
+			err = awsapi.InvalidClientTokenID()
+		}
+		return cred, err
 	}
 	return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+}
+
+// rootCredential is the account's root key, as a verified caller.
+func (a *Authenticator) rootCredential() awsapi.Credential {
+	return awsapi.Credential{SecretAccessKey: a.root.SecretAccessKey, Principal: &Principal{
+		Kind: Root, Account: a.account, ARN: arn.Root(arn.DefaultPartition, a.account).String(), UserID: a.account, AccessKeyID: a.root.AccessKeyID,
+	}}
 }
 
 func (a *Authenticator) lookupSession(accessKeyID, token string) (awsapi.Credential, error) {
@@ -133,13 +177,18 @@ func (a *Authenticator) lookupSession(accessKeyID, token string) (awsapi.Credent
 		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 	case c.AccessKeyID != accessKeyID:
 		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+	case c.Account != a.account && a.others[c.Account] == nil:
+		// A session of an account not served (removed from the config).
+		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 	}
 	return awsapi.Credential{SecretAccessKey: c.SecretAccessKey, Principal: &Principal{
 		Kind: AssumedRole, Account: c.Account, ARN: c.AssumedRoleARN(), UserID: c.AssumedRoleID(), AccessKeyID: accessKeyID, Session: &c,
 	}}, nil
 }
 
-func (a *Authenticator) lookupUserKey(ctx context.Context, id string) (awsapi.Credential, error) {
+// lookupUserKey resolves an IAM user's access key of a's own account; found is
+// false when the account has no such key.
+func (a *Authenticator) lookupUserKey(ctx context.Context, id string) (_ awsapi.Credential, found bool, _ error) {
 	now := a.now()
 	a.mu.Lock()
 	ck, ok := a.cache[id]
@@ -147,18 +196,18 @@ func (a *Authenticator) lookupUserKey(ctx context.Context, id string) (awsapi.Cr
 	if !ok || now.Sub(ck.fetched) > keyCacheTTL {
 		k, err := a.st.GetAccessKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+			return awsapi.Credential{}, false, nil
 		}
 		if err != nil {
-			return awsapi.Credential{}, fmt.Errorf("authn: look up access key: %w", err)
+			return awsapi.Credential{}, false, fmt.Errorf("authn: look up access key: %w", err)
 		}
 		u, err := a.st.GetUser(ctx, k.UserName)
 		if err != nil {
-			return awsapi.Credential{}, fmt.Errorf("authn: look up user of access key: %w", err)
+			return awsapi.Credential{}, false, fmt.Errorf("authn: look up user of access key: %w", err)
 		}
 		secret, err := a.box.Open(AccessKeyLabel(id), k.Secret)
 		if err != nil {
-			return awsapi.Credential{}, fmt.Errorf("authn: open access key secret: %w", err)
+			return awsapi.Credential{}, false, fmt.Errorf("authn: open access key secret: %w", err)
 		}
 		ck = cachedKey{key: k, user: u, secret: string(secret), fetched: now}
 		a.mu.Lock()
@@ -166,12 +215,12 @@ func (a *Authenticator) lookupUserKey(ctx context.Context, id string) (awsapi.Cr
 		a.mu.Unlock()
 	}
 	if ck.key.Status != "Active" {
-		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
+		return awsapi.Credential{}, true, awsapi.InvalidClientTokenID()
 	}
 	u := ck.user
 	return awsapi.Credential{SecretAccessKey: ck.secret, Principal: &Principal{
 		Kind: User, Account: a.account, ARN: u.ARN, UserID: u.ID, AccessKeyID: id, User: &u,
-	}}, nil
+	}}, true, nil
 }
 
 // Forget drops a user access key from the cache (after IAM changed or deleted it).
@@ -185,6 +234,12 @@ func (a *Authenticator) Forget(accessKeyID string) {
 // GetAccessKeyLastUsed. It writes at most once a minute per key.
 func (a *Authenticator) RecordUse(ctx context.Context, p *Principal, service, region string) error {
 	if p == nil || p.Kind != User {
+		return nil
+	}
+	if p.Account != a.account {
+		if o := a.others[p.Account]; o != nil {
+			return o.RecordUse(ctx, p, service, region)
+		}
 		return nil
 	}
 	now := a.now().UTC()

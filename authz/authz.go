@@ -5,7 +5,9 @@
 // the root user may do everything. A request may name the resource's own policy (an
 // S3 bucket policy), which is evaluated with them as AWS does within one account: it
 // can allow what no identity policy allows, its explicit Deny wins over any Allow
-// (the root user's too), and it alone decides for an anonymous caller.
+// (the root user's too), and it alone decides for an anonymous caller. A request
+// for a resource of another account is decided as AWS does across accounts: the
+// caller's side and the resource policy must both allow it.
 package authz
 
 import (
@@ -39,9 +41,29 @@ type Request struct {
 	// ResourcePolicy is the resource-based policy of Resource (an S3 bucket
 	// policy), the JSON document as stored; empty for none. Its Principal
 	// elements are matched against the caller's ARN and account, and "*"
-	// against anyone, anonymous callers included.
+	// against anyone, anonymous callers included; a role session also matches
+	// a Principal naming its role.
 	ResourcePolicy string
+	// ResourcePolicyKind is the kind of ResourcePolicy: zero for a resource-based
+	// policy (policy.KindResource), policy.KindTrust for a role's trust policy.
+	ResourcePolicyKind policy.Kind
+	// ResourceAccount is the account that owns Resource; empty means the
+	// caller's own account. When it is another account than the caller's, the
+	// request is cross-account and decided as AWS does (policy.Input's
+	// CrossAccount): the caller's identity policies, bounded by its session
+	// policies and permissions boundary, and ResourcePolicy must both allow it,
+	// so that without a resource policy it is denied, and the root user of the
+	// caller's account is allowed only what ResourcePolicy allows it. The
+	// Authorizer must then be the one over the caller's account's store, which
+	// holds the caller's policies. A non-empty ResourceAccount is also the
+	// condition key aws:ResourceAccount. It does not change how an anonymous
+	// caller is decided.
+	ResourceAccount string
 }
+
+// rootPermissions stands for the root user's permissions on the caller's side of
+// a cross-account request: every action in its own account.
+const rootPermissions = `{"Version":"2012-10-17","Statement":[{"Sid":"RootUser","Effect":"Allow","Action":"*","Resource":"*"}]}`
 
 // Authorizer evaluates requests. It is safe for concurrent use.
 type Authorizer struct {
@@ -60,10 +82,19 @@ func New(st store.Store) *Authorizer { return &Authorizer{st: st} }
 // user allowed. With one, an anonymous caller is decided by it alone (as Principal
 // "*"), the root user is allowed unless it explicitly denies, and users and role
 // sessions are decided by policy.Evaluate over their policies and it together.
+// Across accounts (see Request.ResourceAccount) the root user needs the resource
+// policy's Allow and users and role sessions need it and their own policies' Allow.
 func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result, error) {
 	var in policy.Input
 	if req.ResourcePolicy != "" {
-		rp, err := z.parse(req.ResourcePolicy, policy.KindResource)
+		kind := req.ResourcePolicyKind
+		if kind == 0 {
+			kind = policy.KindResource
+		}
+		if kind != policy.KindResource && kind != policy.KindTrust {
+			return policy.Result{}, fmt.Errorf("authz: resource policy of %s: kind %s is neither a resource nor a trust policy", req.Resource, kind)
+		}
+		rp, err := z.parse(req.ResourcePolicy, kind)
 		if err != nil {
 			return policy.Result{}, fmt.Errorf("authz: resource policy of %s: %w", req.Resource, err)
 		}
@@ -77,6 +108,15 @@ func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result,
 		return policy.Evaluate(policy.Request{Principal: "*", Action: req.Action, Resource: req.Resource, Context: z.context(req)},
 			policy.Input{Resource: in.Resource}), nil
 	}
+	in.CrossAccount = req.ResourceAccount != "" && req.ResourceAccount != p.Account
+	if p.Kind == authn.Root && in.CrossAccount {
+		all, err := z.parse(rootPermissions, policy.KindIdentity)
+		if err != nil {
+			return policy.Result{}, fmt.Errorf("authz: root user permissions: %w", err)
+		}
+		in.Identity = []*policy.Policy{all}
+		return policy.Evaluate(policy.Request{Principal: p.ARN, Action: req.Action, Resource: req.Resource, Context: z.context(req)}, in), nil
+	}
 	if p.Kind == authn.Root {
 		if in.Resource != nil {
 			res := policy.Evaluate(policy.Request{Principal: p.ARN, Action: req.Action, Resource: req.Resource, Context: z.context(req)},
@@ -87,7 +127,7 @@ func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result,
 		}
 		return policy.Result{Decision: policy.Allowed}, nil
 	}
-	pctx := z.context(req)
+	preq := policy.Request{Principal: p.ARN, Action: req.Action, Resource: req.Resource, Context: z.context(req)}
 	switch p.Kind {
 	case authn.User:
 		u, err := z.st.GetUser(ctx, p.User.Name)
@@ -102,6 +142,7 @@ func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result,
 		}
 	case authn.AssumedRole:
 		s := p.Session
+		preq.RoleARN = s.RoleARN
 		role, err := z.st.GetRole(ctx, s.RoleName)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && role.ID != s.RoleID) {
 			return policy.Result{Decision: policy.ImplicitlyDenied}, nil // the role is gone
@@ -137,7 +178,7 @@ func (z *Authorizer) Authorize(ctx context.Context, req Request) (policy.Result,
 	default:
 		return policy.Result{Decision: policy.ImplicitlyDenied}, nil
 	}
-	return policy.Evaluate(policy.Request{Principal: p.ARN, Action: req.Action, Resource: req.Resource, Context: pctx}, in), nil
+	return policy.Evaluate(preq, in), nil
 }
 
 // context builds the condition keys of req: its own, then the global ones.
@@ -145,6 +186,9 @@ func (z *Authorizer) context(req Request) policy.Context {
 	c := policy.NewContext()
 	for k, v := range req.Context {
 		c.Set(k, v...)
+	}
+	if req.ResourceAccount != "" {
+		c.Set("aws:ResourceAccount", req.ResourceAccount)
 	}
 	t := req.Time
 	if t.IsZero() {

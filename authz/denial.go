@@ -37,6 +37,8 @@ func DeniedMessage(p *authn.Principal, action, resource string, res policy.Resul
 		kind = "session policy"
 	case policy.ReasonBoundary:
 		kind = "permissions boundary"
+	case policy.ReasonCrossAccountResource:
+		kind = "resource-based policy"
 	}
 	return head + " because no " + kind + " allows the " + action + " action"
 }

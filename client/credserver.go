@@ -32,7 +32,9 @@ const (
 type CredServerOptions struct {
 	// Source yields a token for each exchange; required.
 	Source TokenSource
-	// Exchange trades a token for credentials, e.g. (*Exchanger).Exchange; required.
+	// Exchange trades a token for credentials, e.g. (*Exchanger).Exchange, or a
+	// role chain's (*Chain).Exchange, so that every refresh re-runs the whole chain;
+	// required.
 	Exchange func(ctx context.Context, token string) (Credentials, error)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time

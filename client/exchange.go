@@ -309,8 +309,12 @@ type ExchangeError struct {
 // Error reads "assume role ARN: CODE: MESSAGE (request ID …, after N attempts)",
 // followed by a line "hint: …" when there is a hint.
 func (e *ExchangeError) Error() string {
+	return "assume role " + e.RoleARN + ": " + e.detail()
+}
+
+// detail is Error without the role: "CODE: MESSAGE (notes)" and the hint line.
+func (e *ExchangeError) detail() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "assume role %s: ", e.RoleARN)
 	if e.Code != "" {
 		b.WriteString(e.Code + ": ")
 	}

@@ -70,9 +70,19 @@ type OutputOptions struct {
 	TokenFile string
 	// SessionName is the profile's role_session_name with TokenFile.
 	SessionName string
-	// STSEndpoint, when set with TokenFile, is written as the profile's STS
-	// endpoint_url (through a services section).
+	// STSEndpoint, when set with TokenFile or Chain, is written as the profile's
+	// STS endpoint_url (through a services section).
 	STSEndpoint string
+	// Chain, for a role chain, holds the credentials of every hop: the web-identity
+	// role's first, the last hop's (those given to WriteOutput) last.
+	// FormatAWSProfile then writes one profile per hop: the first as without a
+	// chain, each further one a role_arn + source_profile profile on the one before,
+	// which the SDKs assume by themselves. The last hop's profile is Profile, the
+	// others Profile-hop1, Profile-hop2…; the other formats use only the last hop.
+	Chain []Credentials
+	// ChainDuration is the duration_seconds of the chained profiles; zero writes
+	// none (STS's default, one hour).
+	ChainDuration time.Duration
 	// Getenv reads AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, HOME and GITHUB_ENV.
 	Getenv func(string) string
 }
@@ -259,39 +269,35 @@ func writeProfile(w io.Writer, c Credentials, opts OutputOptions) error {
 	if err != nil {
 		return fmt.Errorf("format aws-profile: %w", err)
 	}
-	cfgSection := "profile " + name
-	if name == "default" {
-		cfgSection = "default"
-	}
-	cfgSet := map[string]string{}
-	if opts.Region != "" {
-		cfgSet["region"] = opts.Region
-	}
-	var kind string
-	if opts.TokenFile != "" {
-		kind = "web identity, refreshed by the SDKs from " + opts.TokenFile
-		cfgSet["role_arn"] = c.RoleARN
-		cfgSet["web_identity_token_file"] = opts.TokenFile
-		if opts.SessionName != "" {
-			cfgSet["role_session_name"] = opts.SessionName
-		}
-		svc := "keyless-" + name
-		if opts.STSEndpoint != "" {
-			cfgSet["services"] = svc
-		}
-		cfg.update(cfgSection, credentialKeys(), cfgSet, true)
-		if opts.STSEndpoint != "" {
-			cfg.setSection("services "+svc, []string{"sts =", "  endpoint_url = " + opts.STSEndpoint})
-		}
-		creds.update(name, credentialKeys(), nil, false)
+	svc := "keyless-" + name
+	var summary string
+	if len(opts.Chain) < 2 {
+		summary = fmt.Sprintf("profile %s (%s)", name, writeSourceProfile(cfg, creds, name, svc, c, opts))
 	} else {
-		kind = "static keys until " + c.Expiration.UTC().Format(time.RFC3339)
-		cfg.update(cfgSection, credentialKeys(), cfgSet, len(cfgSet) > 0)
-		creds.update(name, credentialKeys(), map[string]string{
-			"aws_access_key_id":     c.AccessKeyID,
-			"aws_secret_access_key": c.SecretAccessKey,
-			"aws_session_token":     c.SessionToken,
-		}, true)
+		names := chainProfileNames(name, len(opts.Chain))
+		parts := []string{fmt.Sprintf("%s (%s)", names[0], writeSourceProfile(cfg, creds, names[0], svc, opts.Chain[0], opts))}
+		for i, hop := range opts.Chain[1:] {
+			set := map[string]string{"role_arn": hop.RoleARN, "source_profile": names[i]}
+			if opts.Region != "" {
+				set["region"] = opts.Region
+			}
+			if opts.SessionName != "" {
+				set["role_session_name"] = opts.SessionName
+			}
+			if opts.ChainDuration > 0 {
+				set["duration_seconds"] = fmt.Sprint(int64(opts.ChainDuration / time.Second))
+			}
+			if opts.STSEndpoint != "" {
+				set["services"] = svc
+			}
+			cfg.update(configSection(names[i+1]), append(credentialKeys(), "duration_seconds"), set, true)
+			creds.update(names[i+1], credentialKeys(), nil, false)
+			parts = append(parts, fmt.Sprintf("%s (role %s from profile %s)", names[i+1], hop.RoleARN, names[i]))
+		}
+		summary = "profiles " + strings.Join(parts, ", ")
+	}
+	if opts.STSEndpoint != "" && (opts.TokenFile != "" || len(opts.Chain) > 1) {
+		cfg.setSection("services "+svc, []string{"sts =", "  endpoint_url = " + opts.STSEndpoint})
 	}
 	for _, f := range []struct {
 		path string
@@ -308,9 +314,58 @@ func writeProfile(w io.Writer, c Credentials, opts OutputOptions) error {
 			return fmt.Errorf("format aws-profile: write %s: %w", f.path, err)
 		}
 	}
-	_, err = fmt.Fprintf(w, "wrote profile %s (%s) to %s and %s\nuse it with: export AWS_PROFILE=%s\n",
-		name, kind, cfgPath, credPath, shellQuote(name))
+	_, err = fmt.Fprintf(w, "wrote %s to %s and %s\nuse it with: export AWS_PROFILE=%s\n",
+		summary, cfgPath, credPath, shellQuote(name))
 	return err
+}
+
+// chainProfileNames names the profiles of a chain of n hops: name-hop1 … for all
+// but the last, name for the last.
+func chainProfileNames(name string, n int) []string {
+	names := make([]string, n)
+	for i := range n - 1 {
+		names[i] = fmt.Sprintf("%s-hop%d", name, i+1)
+	}
+	names[n-1] = name
+	return names
+}
+
+// configSection is the config file's section of profile name.
+func configSection(name string) string {
+	if name == "default" {
+		return "default"
+	}
+	return "profile " + name
+}
+
+// writeSourceProfile writes profile name with the credentials c: a web identity
+// profile with opts.TokenFile (its STS endpoint through services section svc),
+// else static keys in the credentials file. It returns what kind it wrote.
+func writeSourceProfile(cfg, creds *iniFile, name, svc string, c Credentials, opts OutputOptions) string {
+	cfgSet := map[string]string{}
+	if opts.Region != "" {
+		cfgSet["region"] = opts.Region
+	}
+	if opts.TokenFile != "" {
+		cfgSet["role_arn"] = c.RoleARN
+		cfgSet["web_identity_token_file"] = opts.TokenFile
+		if opts.SessionName != "" {
+			cfgSet["role_session_name"] = opts.SessionName
+		}
+		if opts.STSEndpoint != "" {
+			cfgSet["services"] = svc
+		}
+		cfg.update(configSection(name), credentialKeys(), cfgSet, true)
+		creds.update(name, credentialKeys(), nil, false)
+		return "web identity, refreshed by the SDKs from " + opts.TokenFile
+	}
+	cfg.update(configSection(name), credentialKeys(), cfgSet, len(cfgSet) > 0)
+	creds.update(name, credentialKeys(), map[string]string{
+		"aws_access_key_id":     c.AccessKeyID,
+		"aws_secret_access_key": c.SecretAccessKey,
+		"aws_session_token":     c.SessionToken,
+	}, true)
+	return "static keys until " + c.Expiration.UTC().Format(time.RFC3339)
 }
 
 // iniFile is an AWS config or credentials file kept line by line, so that editing one

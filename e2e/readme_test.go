@@ -112,6 +112,7 @@ var readmeCommands = map[string]readmeCommand{
 	`keyless token mint --workspace acme --repository web --environment production --print-env`: {stdout: "export BITBUCKET_STEP_OIDC_TOKEN='eyJ"},
 
 	// Signing keys.
+	`keyless accounts list`:            {stdout: "000000000000  (first account: account_id)"},
 	`keyless keys list`:                {stdout: "active"},
 	`keyless keys prepare --alg ES256`: {stdout: "prepared "},
 	// --force would switch the signing key at once, before the relying parties

@@ -50,6 +50,12 @@ type Request struct {
 	// web identity), an account id, a service principal, or "*" for anonymous.
 	// It is compared with the Principal elements of trust and resource policies.
 	Principal string
+	// RoleARN is, for a role session, the ARN of its role (the value of
+	// aws:PrincipalArn); empty otherwise. As in AWS, a Principal element naming the
+	// role then matches the session as well as one naming the session's own ARN,
+	// and a NotPrincipal element excludes the session only when it lists both (or
+	// the account).
+	RoleARN string
 	// PrincipalType optionally restricts which Principal map entries are compared:
 	// "AWS", "Federated", "Service" or "CanonicalUser". Empty compares all.
 	PrincipalType string
@@ -76,6 +82,16 @@ type Input struct {
 	SessionPolicies []*Policy
 	// Boundary is the permissions boundary of the caller.
 	Boundary *Policy
+	// CrossAccount selects AWS's cross-account logic, for a caller whose account
+	// is not the account that owns the resource: an explicit Deny in any policy
+	// still wins, but the request is allowed only when both sides allow it, the
+	// caller's side (an identity policy, bounded by the session policies and the
+	// permissions boundary when present) and the resource side (Resource, which
+	// must name the caller, its role or its account). Without a resource policy
+	// a cross-account request is implicitly denied. The explanation says which
+	// side did not allow (ReasonCrossAccountIdentity, ReasonCrossAccountResource).
+	// False is the same-account logic, where either side's Allow suffices.
+	CrossAccount bool
 }
 
 // Result is a decision and its explanation.
@@ -90,7 +106,8 @@ type Result struct {
 // an explicit Deny in any policy wins; otherwise an Allow from an identity policy or
 // the resource policy is needed, and when a session policy or a permissions boundary
 // is present it must allow the request too; otherwise the request is implicitly
-// denied. The explanation traces every statement and condition.
+// denied. With in.CrossAccount set it applies the cross-account logic instead (see
+// [Input]). The explanation traces every statement and condition.
 func Evaluate(req Request, in Input) Result { return evaluate(req, &in, true) }
 
 // EvaluateFast decides like [Evaluate] but short-circuits and records only the
@@ -103,7 +120,8 @@ func EvaluateFast(req Request, in Input) Result { return evaluate(req, &in, fals
 type group uint8
 
 const (
-	groupPrincipal group = iota // identity and resource policies: one allow set
+	groupIdentity group = iota // identity policies
+	groupResource              // the resource policy; with the identity policies one allow set in one account
 	groupSession
 	groupBoundary
 	numGroups
@@ -175,13 +193,13 @@ func evaluate(req Request, in *Input, full bool) Result {
 		e.conds = make([]ConditionTrace, 0, nc)
 	}
 	for i, p := range in.Identity {
-		if e.policy(p, PolicyRef{Source: SourceIdentity, Index: i}, groupPrincipal) {
+		if e.policy(p, PolicyRef{Source: SourceIdentity, Index: i}, groupIdentity) {
 			return e.result(npol, in)
 		}
 	}
 	if in.Resource != nil {
 		npol++
-		if e.policy(in.Resource, PolicyRef{Source: SourceResource}, groupPrincipal) {
+		if e.policy(in.Resource, PolicyRef{Source: SourceResource}, groupResource) {
 			return e.result(npol, in)
 		}
 	}
@@ -245,7 +263,7 @@ func (e *evaluator) statement(p *Policy, ref PolicyRef, s *Statement) stmtOutcom
 	// Principal.
 	if s.Principal == nil {
 		out.principal = MatchNotApplicable
-	} else if s.Principal.matches(req.Principal, req.PrincipalType) != s.NotPrincipal {
+	} else if principalApplies(s, req) {
 		out.principal = MatchYes
 	} else {
 		out.principal = MatchNo
@@ -331,32 +349,70 @@ func (e *evaluator) statement(p *Policy, ref PolicyRef, s *Statement) stmtOutcom
 	return out
 }
 
+// principalApplies reports whether the Principal (or NotPrincipal) element of s,
+// which must have one, lets the statement apply to the caller of req.
+func principalApplies(s *Statement, req *Request) bool {
+	m := s.Principal.matches(req.Principal, req.PrincipalType)
+	if req.RoleARN == "" {
+		return m != s.NotPrincipal
+	}
+	r := s.Principal.matches(req.RoleARN, req.PrincipalType)
+	if s.NotPrincipal {
+		return !(m && r)
+	}
+	return m || r
+}
+
 func (e *evaluator) result(npol int, in *Input) Result {
 	ex := Explanation{Principal: e.req.Principal, Action: e.req.Action, Resource: e.req.Resource, Statements: e.traces, policies: npol}
-	var pick candidate
-	switch {
-	case e.deny.ok:
-		ex.Decision, ex.Reason, pick = ExplicitlyDenied, ReasonExplicitDeny, e.deny
-	case !e.allow[groupPrincipal].ok:
-		ex.Decision, ex.Reason, pick = ImplicitlyDenied, ReasonNoAllow, e.nearest[groupPrincipal]
-		if len(in.Identity) == 0 && in.Resource == nil {
-			ex.Reason = ReasonNoPolicies
+	var pick, other *candidate
+	if in.CrossAccount {
+		pick, other = e.crossAccount(&ex, in)
+	} else {
+		// In one account the identity and resource policies form one allow set:
+		// the first Allow that applied, identity policies first, or the statement
+		// that came closest.
+		switch {
+		case e.deny.ok:
+			ex.Decision, ex.Reason, pick = ExplicitlyDenied, ReasonExplicitDeny, &e.deny
+		case !e.allow[groupIdentity].ok && !e.allow[groupResource].ok:
+			ex.Decision, ex.Reason, pick = ImplicitlyDenied, ReasonNoAllow, e.nearer(groupIdentity, groupResource)
+			if len(in.Identity) == 0 && in.Resource == nil {
+				ex.Reason = ReasonNoPolicies
+			}
+		case e.present[groupSession] && !e.allow[groupSession].ok:
+			ex.Decision, ex.Reason, pick = ImplicitlyDenied, ReasonSessionPolicy, &e.nearest[groupSession]
+		case e.present[groupBoundary] && !e.allow[groupBoundary].ok:
+			ex.Decision, ex.Reason, pick = ImplicitlyDenied, ReasonBoundary, &e.nearest[groupBoundary]
+		case e.allow[groupIdentity].ok:
+			ex.Decision, ex.Reason, pick = Allowed, ReasonAllowed, &e.allow[groupIdentity]
+		default:
+			ex.Decision, ex.Reason, pick = Allowed, ReasonAllowed, &e.allow[groupResource]
 		}
-	case e.present[groupSession] && !e.allow[groupSession].ok:
-		ex.Decision, ex.Reason, pick = ImplicitlyDenied, ReasonSessionPolicy, e.nearest[groupSession]
-	case e.present[groupBoundary] && !e.allow[groupBoundary].ok:
-		ex.Decision, ex.Reason, pick = ImplicitlyDenied, ReasonBoundary, e.nearest[groupBoundary]
-	default:
-		ex.Decision, ex.Reason, pick = Allowed, ReasonAllowed, e.allow[groupPrincipal]
 	}
-	if pick.ok {
-		if e.full {
-			ex.Deciding = &e.traces[pick.trace]
-		} else {
-			ex.Deciding = pick.materialize(e.req.Context)
-		}
-	}
+	ex.Deciding = e.trace(pick)
+	ex.OtherSide = e.trace(other)
 	return Result{Decision: ex.Decision, Explain: ex}
+}
+
+// nearer returns the statement of groups a and b (a evaluated first) that came
+// closest to applying: b's only when it got strictly further.
+func (e *evaluator) nearer(a, b group) *candidate {
+	if r := &e.nearest[b]; r.ok && (!e.nearest[a].ok || r.out.stage > e.nearest[a].out.stage) {
+		return r
+	}
+	return &e.nearest[a]
+}
+
+// trace returns the trace of a candidate, nil for none.
+func (e *evaluator) trace(c *candidate) *StatementTrace {
+	if c == nil || !c.ok {
+		return nil
+	}
+	if e.full {
+		return &e.traces[c.trace]
+	}
+	return c.materialize(e.req.Context)
 }
 
 // materialize builds the trace of a candidate in fast mode, in one allocation.

@@ -221,6 +221,18 @@ type Explanation struct {
 	Deciding *StatementTrace `json:"deciding,omitempty"`
 	// Statements traces every statement of every policy, in evaluation order.
 	Statements []StatementTrace `json:"statements,omitempty"`
+	// CrossAccount reports a cross-account evaluation (see [Input.CrossAccount]).
+	CrossAccount bool `json:"crossAccount,omitempty"`
+	// OtherSide is, in a cross-account evaluation, the Allow statement of the side
+	// that allowed when Deciding is not on that side: the resource policy's Allow
+	// of an allowed request (Deciding is then the caller's), or the Allow of the
+	// side that allowed when the other one did not.
+	OtherSide *StatementTrace `json:"otherSide,omitempty"`
+	// NoResourcePolicy reports a cross-account request denied because there was no
+	// resource policy at all (ReasonCrossAccountResource).
+	NoResourcePolicy bool `json:"noResourcePolicy,omitempty"`
+
+	resourcePolicy *Policy // the resource policy of a cross-account evaluation, to name it
 
 	policies int
 }
@@ -259,7 +271,12 @@ func (e Explanation) String() string {
 	if e.Principal != "" {
 		req += " by " + quote(e.Principal)
 	}
-	switch e.Reason {
+	reason := e.Reason
+	if e.CrossAccount && e.crossAccountHead(&b, req) {
+		reason = reasonWritten
+	}
+	switch reason {
+	case reasonWritten:
 	case ReasonAllowed:
 		fmt.Fprintf(&b, "%s allows %s", e.stmtName(e.Deciding, true), req)
 	case ReasonExplicitDeny:
@@ -292,6 +309,10 @@ func (e Explanation) String() string {
 			want = SourceSession
 		case ReasonBoundary:
 			want = SourceBoundary
+		case ReasonCrossAccountIdentity:
+			want = SourceIdentity
+		case ReasonCrossAccountResource:
+			want = SourceResource
 		}
 		for i := range e.Statements {
 			t := &e.Statements[i]

@@ -26,6 +26,8 @@ type Simulation struct {
 	SessionPolicy json.RawMessage `json:"sessionPolicy,omitempty"`
 	// PermissionsBoundary is the permissions boundary.
 	PermissionsBoundary json.RawMessage `json:"permissionsBoundary,omitempty"`
+	// CrossAccount evaluates with the cross-account logic (see [Input]).
+	CrossAccount bool `json:"crossAccount,omitempty"`
 }
 
 // SimulationRequest is the request part of a [Simulation].
@@ -92,7 +94,7 @@ func ParseSimulation(data []byte) (*Simulation, error) {
 
 // Policies parses the simulation's policies into an [Input].
 func (s *Simulation) Policies() (Input, error) {
-	var in Input
+	in := Input{CrossAccount: s.CrossAccount}
 	for i, raw := range s.IdentityPolicies {
 		p, err := parseEmbedded(raw, KindIdentity, "identityPolicies["+strconv.Itoa(i)+"]")
 		if err != nil {

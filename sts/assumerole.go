@@ -40,6 +40,13 @@ const msgDuplicateTags = "Duplicate tag keys found. Please note that Tag keys ar
 //   - session tags need sts:TagSession and a source identity needs
 //     sts:SetSourceIdentity, by the same rules.
 //
+// A caller of another local account (cross-account) needs both sides, as on
+// AWS: the role's trust policy must allow it (naming its ARN, or its account,
+// which delegates to that account's policies), and its identity policies in
+// its own account (Config.CallerAuthorizer, session policies and boundary
+// included) must allow the action on the role, whichever way the trust policy
+// names it. An explicit Deny on either side refuses.
+//
 // A caller that is itself a role session is role chaining: DurationSeconds
 // above one hour is refused, the new session is marked Chained, and the
 // caller's transitive tags and source identity carry over. The root user
@@ -205,7 +212,18 @@ func (s *Service) authorizeAssume(ctx context.Context, trust *policy.Policy, rol
 		denial(ev, action+" (trust policy)", best)
 		return false, nil
 	}
-	id, err := s.cfg.Authorizer.Authorize(ctx, authz.Request{
+	z, cross := s.cfg.Authorizer, caller.Account != s.cfg.Account
+	if cross {
+		ok := false
+		if s.cfg.CallerAuthorizer != nil {
+			z, ok = s.cfg.CallerAuthorizer(caller.Account)
+		}
+		if !ok {
+			ev.Decision, ev.Reason = audit.Denied, action+": the caller's account "+caller.Account+" is not a local account"
+			return false, nil
+		}
+	}
+	id, err := z.Authorize(ctx, authz.Request{
 		Caller: caller, Action: action, Resource: roleARN,
 		SourceIP: meta.SourceIP, Time: now, Secure: meta.Secure, Context: reqCtx,
 	})
@@ -216,8 +234,11 @@ func (s *Service) authorizeAssume(ctx context.Context, trust *policy.Policy, rol
 	case id.Decision == policy.ExplicitlyDenied:
 		denial(ev, action+" (identity policy)", id)
 		return false, nil
-	case direct || id.Decision == policy.Allowed:
+	case id.Decision == policy.Allowed, direct && !cross:
 		return true, nil
+	case cross:
+		denial(ev, action+" (identity policy in the caller's account "+caller.Account+"; a cross-account caller needs its own account's permission)", id)
+		return false, nil
 	}
 	denial(ev, action+" (identity policy; the trust policy names only the account)", id)
 	return false, nil

@@ -79,6 +79,11 @@ type Config struct {
 	// Authorizer evaluates the caller's identity policies for AssumeRole.
 	// Required for AssumeRole.
 	Authorizer *authz.Authorizer
+	// CallerAuthorizer, if set, returns the Authorizer of another local
+	// account, for AssumeRole by a caller of that account on a role of this
+	// one (cross-account; see AssumeRole). Without it, or for an account it
+	// does not know, such callers are refused.
+	CallerAuthorizer func(account string) (*authz.Authorizer, bool)
 	// Audit receives one event per decision; nil records nothing.
 	Audit *audit.Recorder
 	// Exchanges, if set, is told of every AssumeRoleWithWebIdentity decision,

@@ -78,11 +78,15 @@ environment. The command gets the region of the exchange in AWS_REGION and
 AWS_DEFAULT_REGION (the AWS CLI reads only the latter): --region sets both, and
 otherwise a region already in the environment is kept and only a missing one is filled.
 
+With --role-chain (or $KEYLESS_ROLE_CHAIN) the command gets the last role's
+credentials, and every refresh re-runs the whole chain from a fresh token.
+
 Standard streams pass through, SIGINT and SIGTERM are forwarded, and keyless exits
 with the command's exit status.`,
 		Example: `  keyless exec --role-arn arn:aws:iam::123456789012:role/deploy -- aws sts get-caller-identity
   keyless exec --duration 15m -- ./deploy.sh production
-  keyless exec --token-env AWS_ID_TOKEN -- terraform apply -auto-approve`,
+  keyless exec --token-env AWS_ID_TOKEN -- terraform apply -auto-approve
+  keyless exec --role-chain arn:aws:iam::222222222222:role/deploy -- aws sts get-caller-identity`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return errors.New("exec needs a command to run: keyless exec [login flags] -- CMD [ARGS...], e.g. keyless exec -- aws sts get-caller-identity")
@@ -97,7 +101,7 @@ with the command's exit status.`,
 			ctx := cmd.Context()
 			srv, err := client.StartCredServer(ctx, client.CredServerOptions{
 				Source:   ls.source,
-				Exchange: ls.exchanger.Exchange,
+				Exchange: ls.exchangeFunc(),
 				Logger:   ls.log,
 			})
 			if err != nil {

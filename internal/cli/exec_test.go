@@ -159,3 +159,44 @@ func TestChildEnv(t *testing.T) {
 		t.Errorf("childEnv = %v, want %v", got, want)
 	}
 }
+
+// TestExecRoleChainInChild: the child of `keyless exec --role-chain` gets the last
+// role's credentials.
+func TestExecRoleChainInChild(t *testing.T) {
+	loginCleanEnv(t)
+	st := newLoginSTSStub(t)
+	t.Setenv("EXEC_TEST_TOKEN", loginTestToken)
+	t.Setenv("AWS_ENDPOINT_URL_STS", st.srv.URL)
+	t.Setenv("KEYLESS_EXEC_TEST_HELPER", "1")
+	args := append([]string{"exec", "--role-chain", loginChainRole2 + "," + loginChainRole3}, execArgs(st, os.Args[0], "-test.run=^TestExecHelperProcess$", "--", "whoami", "--output", "json")[1:]...)
+	code, out, errOut := loginRun(t, "", args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var id map[string]string
+	if err := json.Unmarshal([]byte(out), &id); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if id["Account"] != "222222222222" || !strings.HasPrefix(id["Arn"], "arn:aws:sts::222222222222:assumed-role/deploy/keyless-") {
+		t.Errorf("child whoami = %v, want a session of %s", id, loginChainRole3)
+	}
+	if n := len(st.chainRequests()); n != 2 {
+		t.Errorf("%d AssumeRole calls, want 2", n)
+	}
+}
+
+func TestExecRoleChainHopDenied(t *testing.T) {
+	sh := needSh(t)
+	loginCleanEnv(t)
+	st := newLoginSTSStub(t)
+	st.denyRoles[loginChainRole2] = true
+	t.Setenv("EXEC_TEST_TOKEN", loginTestToken)
+	args := append([]string{"exec", "--role-chain", loginChainRole2}, execArgs(st, sh, "-c", "echo child ran")[1:]...)
+	code, out, errOut := loginRun(t, "", args...)
+	if code != 1 || strings.Contains(out, "child ran") {
+		t.Errorf("exit %d, stdout %q: want exit 1 before the child starts", code, out)
+	}
+	if want := "role chain hop 2 (" + loginChainRole2 + "): AccessDenied: "; !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,11 +25,13 @@ type loginFlags struct {
 	sessionPolicyFile, logLevel   string
 	duration                      time.Duration
 	policyARNs, allowedAccountIDs []string
+	roleChain                     []string
 	maxAttempts                   int
 }
 
 func (f *loginFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.roleARN, "role-arn", "", "role to assume (default $AWS_ROLE_ARN, else $AWS_OIDC_ROLE_ARN)")
+	fs.StringSliceVar(&f.roleChain, "role-chain", nil, "then assume these roles in order with sts:AssumeRole, each with the previous one's credentials (comma-separated ARNs; default $"+client.RoleChainEnv+")")
 	fs.StringVar(&f.sessionName, "session-name", "", "role session name (default derived from the CI context, e.g. bitbucket-<repo>-<build>)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the OIDC token from this file (re-read on refresh), or - for stdin")
 	fs.StringVar(&f.tokenEnv, "token-env", "", "read the OIDC token from this environment variable (e.g. a GitLab id_tokens name)")
@@ -48,8 +51,9 @@ type loginSetup struct {
 	source    client.TokenSource
 	ci        client.CIContext
 	exchanger *client.Exchanger
-	region    string // resolved region
-	endpoint  string // resolved STS endpoint override, or ""
+	chain     *client.Chain // nil without --role-chain
+	region    string        // resolved region
+	endpoint  string        // resolved STS endpoint override, or ""
 	session   string
 	log       *slog.Logger
 }
@@ -118,9 +122,37 @@ func (f *loginFlags) setup(s Streams) (*loginSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	roles, err := client.ResolveRoleChain(f.roleChain, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(roles) > 0 {
+		ls.chain, err = client.NewChain(client.ChainOptions{
+			Roles:             roles,
+			SessionName:       session,
+			Duration:          f.duration,
+			AllowedAccountIDs: accounts,
+			Region:            ls.region,
+			Endpoint:          ls.endpoint,
+			MaxAttempts:       f.maxAttempts,
+			Logger:            log,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	log.Debug("login setup", slog.String("ci", string(ci.Provider)), slog.String("role_arn", role),
-		slog.String("session_name", session), slog.String("region", ls.region), slog.String("sts_endpoint", ls.endpoint))
+		slog.String("session_name", session), slog.String("region", ls.region), slog.String("sts_endpoint", ls.endpoint), slog.Any("role_chain", roles))
 	return ls, nil
+}
+
+// exchangeFunc trades a token for the final credentials: the web-identity role's,
+// or with a role chain the last hop's (the whole chain re-run on every call).
+func (ls *loginSetup) exchangeFunc() func(ctx context.Context, token string) (client.Credentials, error) {
+	if ls.chain == nil {
+		return ls.exchanger.Exchange
+	}
+	return ls.chain.Exchange(ls.exchanger.Exchange)
 }
 
 // resolveSessionName is --session-name, else $AWS_ROLE_SESSION_NAME, else a name
@@ -144,8 +176,8 @@ func (f *loginFlags) resolveSessionName(ci client.CIContext) (string, error) {
 
 func newLoginCmd(s Streams) *cobra.Command {
 	var (
-		lf                              loginFlags
-		format, profile, writeTokenFile string
+		lf                                      loginFlags
+		format, output, profile, writeTokenFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -164,20 +196,37 @@ credential-process (for credential_process in an AWS profile), aws-profile (writ
 profile the SDKs refresh by themselves), github-env (appends to $GITHUB_ENV and masks
 the secrets). Secrets appear only in the chosen output.
 
+--output is another name of --format.
+
+--role-chain ARN[,ARN…] (or $KEYLESS_ROLE_CHAIN) then assumes each role in order with
+sts:AssumeRole, with the previous role's credentials and the same session name, and
+outputs the last role's credentials. STS grants chained sessions at most 1h, so a
+longer --duration applies only to the first role. A failing hop is named by number
+(hop 1 is the --role-arn role) and role ARN. With aws-profile, each role of the chain
+becomes a role_arn + source_profile profile on the previous one (NAME-hop1, NAME-hop2…;
+NAME is the last), which the SDKs assume by themselves.
+
 Transient STS errors are retried with jittered backoff; a denial fails at once with
 a hint.`,
 		Example: `  eval "$(keyless login --role-arn arn:aws:iam::123456789012:role/deploy)"
   keyless login --format aws-profile --profile ci --write-token-file "$PWD/web-identity-token"
   keyless login --token-env AWS_ID_TOKEN --format dotenv > aws.env
-  keyless login --format github-env --duration 2h`,
+  keyless login --format github-env --duration 2h
+  keyless login --role-chain arn:aws:iam::222222222222:role/deploy --output aws-profile --profile deploy`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("output") {
+				if cmd.Flags().Changed("format") && output != format {
+					return fmt.Errorf("--format %s and --output %s disagree: --output is another name of --format, give one of them", format, output)
+				}
+				format = output
+			}
 			f, err := client.ParseFormat(format)
 			if err != nil {
 				return err
 			}
 			if f == client.FormatAWSProfile && profile == "" {
-				return errors.New("--format aws-profile needs --profile NAME")
+				return errors.New("--format (--output) aws-profile needs --profile NAME")
 			}
 			if f == client.FormatGitHubEnv && os.Getenv("GITHUB_ENV") == "" {
 				return errors.New("--format github-env: $GITHUB_ENV is not set (run inside a GitHub Actions step)")
@@ -191,12 +240,22 @@ a hint.`,
 			if err != nil {
 				return err
 			}
-			creds, err := ls.exchanger.Exchange(ctx, token)
-			if err != nil {
-				return err
+			out := client.OutputOptions{Format: f, Profile: profile, Getenv: os.Getenv}
+			var creds client.Credentials
+			if ls.chain == nil {
+				if creds, err = ls.exchanger.Exchange(ctx, token); err != nil {
+					return err
+				}
+			} else {
+				hops, err := ls.chain.Run(ctx, ls.exchanger.Exchange, token)
+				if err != nil {
+					return err
+				}
+				creds = hops[len(hops)-1]
+				out.Chain, out.ChainDuration = hops, ls.chain.Duration()
+				out.SessionName, out.STSEndpoint = ls.session, ls.endpoint
 			}
 			ls.log.Info("assumed role", slog.Any("credentials", creds))
-			out := client.OutputOptions{Format: f, Profile: profile, Getenv: os.Getenv}
 			if lf.region != "" || f == client.FormatAWSProfile {
 				out.Region = ls.region
 			}
@@ -224,6 +283,7 @@ a hint.`,
 	}
 	lf.register(cmd.Flags())
 	cmd.Flags().StringVar(&format, "format", string(client.FormatEnv), "output: env, dotenv, json, credential-process, aws-profile or github-env")
+	cmd.Flags().StringVar(&output, "output", string(client.FormatEnv), "another name of --format")
 	cmd.Flags().StringVar(&profile, "profile", "", "profile name for --format aws-profile")
 	cmd.Flags().StringVar(&writeTokenFile, "write-token-file", "", "also write the token to this file (mode 0600), for AWS_WEB_IDENTITY_TOKEN_FILE")
 	return cmd

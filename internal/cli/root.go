@@ -157,6 +157,7 @@ var commands = []func(Streams) *cobra.Command{
 	newUpCmd,
 	newTokenCmd,
 	newKeysCmd,
+	newAccountsCmd,
 	newAuditCmd,
 	newLoginCmd,
 	newExecCmd,

@@ -21,6 +21,7 @@ import (
 	"github.com/keyless-dev/keyless/s3"
 	"github.com/keyless-dev/keyless/secretsmanager"
 	"github.com/keyless-dev/keyless/session"
+	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/sts"
 )
 
@@ -63,11 +64,23 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	authorizer := authz.New(s.st)
 	sigv4 := awsapi.NewVerifier(authenticator)
 	sigv4.Now = s.now
-	stsSvc := sts.New(sts.Config{
+	// Every account's authorizer, for AssumeRole across accounts (accounts.go).
+	authorizers := map[string]*authz.Authorizer{s.cfg.AccountID: authorizer}
+	for _, a := range s.accounts {
+		authorizers[a.id] = authz.New(a.st)
+	}
+	stsCfg := sts.Config{
 		Store: s.st, Verifier: verifier, Sealer: session.NewSealer(keyring, rand.Reader), Authorizer: authorizer,
 		Audit: s.audit, Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, Logger: s.log,
 		Exchanges: s.metrics.m,
-	})
+	}
+	if len(s.accounts) > 0 {
+		stsCfg.CallerAuthorizer = func(account string) (*authz.Authorizer, bool) {
+			z, ok := authorizers[account]
+			return z, ok
+		}
+	}
+	stsSvc := sts.New(stsCfg)
 	s.closers = append(s.closers, stsSvc.Close)
 	iamSvc := iam.New(iam.Config{
 		Store: s.st, Box: s.box, Authorizer: authorizer, Authenticator: authenticator, Audit: s.audit,
@@ -94,15 +107,47 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	if err != nil {
 		return nil, err
 	}
+	services := map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc}
+	var cfHandler, s3H http.Handler = cf, s3Handler{s3Svc}
+	if len(s.accounts) > 0 {
+		// Several accounts (accounts.go): IAM, STS, Secrets Manager and S3 in
+		// each, picked per call; CloudFront the first account's alone.
+		iams := map[string]gateway.QueryService{s.cfg.AccountID: iamSvc}
+		stss := map[string]gateway.QueryService{s.cfg.AccountID: stsSvc}
+		sms := map[string]gateway.JSONHandler{s.cfg.AccountID: sm.Handler}
+		firstMeta, _ := s.st.(store.S3Store) // newS3 checked it
+		s3s := &accountS3{first: s.cfg.AccountID, by: map[string]*s3.Service{s.cfg.AccountID: s3Svc},
+			stores: map[string]store.S3Store{s.cfg.AccountID: firstMeta}, order: []string{s.cfg.AccountID},
+			now: s.now, owners: map[string]bucketOwner{}}
+		others := make([]*authn.Authenticator, 0, len(s.accounts))
+		for _, a := range s.accounts {
+			as, err := s.newAccountServices(a, authorizers[a.id], stsCfg)
+			if err != nil {
+				return nil, err
+			}
+			iams[a.id], stss[a.id], sms[a.id], s3s.by[a.id] = as.iam, as.sts, as.sm, as.s3
+			s3s.stores[a.id], _ = a.st.(store.S3Store) // newAccountS3 checked it
+			s3s.order = append(s3s.order, a.id)
+			others = append(others, as.authn)
+		}
+		authenticator.Join(others...)
+		services["iam"] = accountQuery{first: iamSvc, by: iams}
+		services["sts"] = accountSTS{accountQuery{first: stsSvc, by: stss}}
+		sm = &gateway.JSONService{TargetPrefix: sm.TargetPrefix, ContentType: sm.ContentType, Handler: accountJSON{first: sm.Handler, by: sms}}
+		cfHandler = firstAccountOnly{h: cf, service: "CloudFront", account: s.cfg.AccountID, writeError: func(w http.ResponseWriter, id string, err error) {
+			awsapi.WriteQueryError(w, cloudfront.Namespace, id, err)
+		}}
+		s3H = s3s
+	}
 	return gateway.New(gateway.Config{
-		Services: map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc},
+		Services: services,
 		REST: map[string]*gateway.RESTService{
 			// CloudFront reads and limits its own bodies (16 MiB) once the gateway
 			// has read them to check the signature.
-			"cloudfront": {Handler: cf, Namespace: cloudfront.Namespace, MaxSignedBody: 16 << 20},
+			"cloudfront": {Handler: cfHandler, Namespace: cloudfront.Namespace, MaxSignedBody: 16 << 20},
 			// S3 bodies stream unread to the service, which checks them against the
 			// signed payload hash; virtual hosts (BUCKET.s3.localhost) are its too.
-			"s3": {Handler: s3Handler{s3Svc}, Namespace: s3.Namespace, WriteError: s3.WriteError, Hosts: []string{S3VirtualHost}},
+			"s3": {Handler: s3H, Namespace: s3.Namespace, WriteError: s3.WriteError, Hosts: []string{S3VirtualHost}},
 			// The distributions' sites (ID.cloudfront.localhost): unsigned viewer
 			// requests; the edge refuses signed ones, which no AWS service signs
 			// for this scope anyway.

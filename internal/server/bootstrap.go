@@ -85,6 +85,11 @@ func ensureRootCredentials(ctx context.Context, st store.Store, box *keywrap.Box
 	if err != nil {
 		return RootCredentials{}, err
 	}
+	return openRootCredentials(box, v)
+}
+
+// openRootCredentials decodes and unseals the stored root credentials v.
+func openRootCredentials(box *keywrap.Box, v []byte) (RootCredentials, error) {
 	var sc sealedCredential
 	if err := json.Unmarshal(v, &sc); err != nil {
 		return RootCredentials{}, fmt.Errorf("decode root credentials: %w", err)

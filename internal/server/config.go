@@ -20,8 +20,13 @@ type Config struct {
 	// PublicURL is the https base URL relying parties reach the issuer at, for real
 	// deployments behind a hostname (default https://<listen address>).
 	PublicURL string `json:"public_url,omitempty"`
-	// AccountID is the local AWS account (default 000000000000).
+	// AccountID is the local AWS account (default 000000000000): the first
+	// account, whose IAM, S3, CloudFront and Secrets Manager live in the store
+	// with the identity provider.
 	AccountID string `json:"account_id,omitempty"`
+	// Accounts are further local accounts, each with its own store, root
+	// credentials and IAM (accounts.go).
+	Accounts []AccountConfig `json:"accounts,omitempty"`
 	// Store is a PostgreSQL DSN; empty keeps SQLite in the data directory.
 	Store string `json:"store,omitempty"`
 	// DefaultWorkspace names the workspace whose issuer KEYLESS_ISSUER points at (default "keyless").

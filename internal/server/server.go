@@ -94,6 +94,9 @@ type Server struct {
 	// bitbucketToken authorizes the Bitbucket variables API (bitbucket.TokenEnv).
 	bitbucketToken string
 
+	// accounts are the further local accounts (accounts.go), open.
+	accounts []*account
+
 	ops operations // what signals act on: reload.go, keywatch.go
 
 	metrics *serverMetrics // Prometheus metrics: metrics.go
@@ -181,6 +184,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
+	if err := validateAccounts(cfg.AccountID, cfg.Accounts); err != nil { // accounts.go
+		return nil, err
+	}
 
 	if err := s.makeDataDir(); err != nil {
 		return nil, err
@@ -221,6 +227,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.root, err = ensureRootCredentials(ctx, s.st, s.box); err != nil {
+		return nil, err
+	}
+	if err := s.openAccounts(ctx); err != nil { // accounts.go
 		return nil, err
 	}
 	if s.ca, err = ensureCA(ctx, s.st, s.box, s.now()); err != nil {
@@ -486,6 +495,7 @@ func (s *Server) closeResources() {
 		s.audit.Close() // flush queued events before the store closes
 		s.audit = nil
 	}
+	s.closeAccounts()
 	if s.st != nil {
 		s.st.Close()
 		s.st = nil
