@@ -132,7 +132,15 @@ type instrumentedInline struct {
 	inline store.InlineObjectStore
 }
 
+// instrumentedOrgs is instrumentedInline for a backend that also keeps the
+// local AWS Organizations service's records (store.OrganizationStore).
+type instrumentedOrgs struct {
+	*instrumentedInline
+	orgs store.OrganizationStore
+}
+
 var (
+	_ store.OrganizationStore     = (*instrumentedOrgs)(nil)
 	_ store.S3Store               = (*instrumentedFull)(nil)
 	_ store.SecretStore           = (*instrumentedFull)(nil)
 	_ store.PipelineVariableStore = (*instrumentedFull)(nil)
@@ -143,8 +151,9 @@ var (
 // (keyless_store_operation_duration_seconds) and its failures counted
 // (keyless_store_operation_errors_total). The result implements store.S3Store,
 // store.BlobStore, store.SecretStore and store.PipelineVariableStore when st
-// implements all four (else none of them), and store.InlineObjectStore too
-// when st does. Closing it closes st.
+// implements all four (else none of them), store.InlineObjectStore too
+// when st does, and then store.OrganizationStore when st does. Closing it
+// closes st.
 func (m *Metrics) InstrumentStore(st store.Store) store.Store {
 	base := &instrumented{Store: st, m: m.store}
 	s3, ok1 := st.(store.S3Store)
@@ -156,7 +165,11 @@ func (m *Metrics) InstrumentStore(st store.Store) store.Store {
 	}
 	full := &instrumentedFull{instrumented: base, s3: s3, blobs: blobs, secrets: secrets, vars: vars}
 	if inline, ok := st.(store.InlineObjectStore); ok {
-		return &instrumentedInline{instrumentedFull: full, inline: inline}
+		in := &instrumentedInline{instrumentedFull: full, inline: inline}
+		if orgs, ok := st.(store.OrganizationStore); ok {
+			return &instrumentedOrgs{instrumentedInline: in, orgs: orgs}
+		}
+		return in
 	}
 	return full
 }

@@ -14,7 +14,8 @@ import (
 type storeOp int
 
 // The instrumented store operations: the methods of store.Store, store.S3Store,
-// store.BlobStore, store.SecretStore and store.PipelineVariableStore.
+// store.BlobStore, store.SecretStore, store.PipelineVariableStore,
+// store.InlineObjectStore and store.OrganizationStore.
 const (
 	opGetSetting storeOp = iota
 	opCreateSetting
@@ -104,6 +105,19 @@ const (
 	opUpdatePipelineVariable
 	opDeletePipelineVariable
 	opPutObjectInline
+	opCreateOrganization
+	opGetOrganization
+	opGetOrganizationByRoot
+	opCreateOrganizationalUnit
+	opGetOrganizationalUnit
+	opListOrganizationalUnits
+	opCreateOrgAccount
+	opGetOrgAccount
+	opGetOrgAccountByEmail
+	opListOrgAccounts
+	opUpdateOrgAccount
+	opCreateAccountRequest
+	opGetAccountRequest
 	numStoreOps
 )
 
@@ -197,6 +211,21 @@ var storeOpNames = [numStoreOps]string{
 	opUpdatePipelineVariable:  "UpdatePipelineVariable",
 	opDeletePipelineVariable:  "DeletePipelineVariable",
 	opPutObjectInline:         "PutObjectInline",
+
+	// store.OrganizationStore
+	opCreateOrganization:       "CreateOrganization",
+	opGetOrganization:          "GetOrganization",
+	opGetOrganizationByRoot:    "GetOrganizationByRoot",
+	opCreateOrganizationalUnit: "CreateOrganizationalUnit",
+	opGetOrganizationalUnit:    "GetOrganizationalUnit",
+	opListOrganizationalUnits:  "ListOrganizationalUnits",
+	opCreateOrgAccount:         "CreateOrgAccount",
+	opGetOrgAccount:            "GetOrgAccount",
+	opGetOrgAccountByEmail:     "GetOrgAccountByEmail",
+	opListOrgAccounts:          "ListOrgAccounts",
+	opUpdateOrgAccount:         "UpdateOrgAccount",
+	opCreateAccountRequest:     "CreateAccountRequest",
+	opGetAccountRequest:        "GetAccountRequest",
 }
 
 // GetSetting implements store.Store.
@@ -759,4 +788,84 @@ func (x *instrumentedInline) PutObjectInline(ctx context.Context, o store.Object
 	defer x.m.observe(opPutObjectInline, time.Now(), &err, &cb)
 	wrapCond := watchCond(&cb, cond)
 	return x.inline.PutObjectInline(ctx, o, data, wrapCond)
+}
+
+// CreateOrganization implements store.OrganizationStore.
+func (x *instrumentedOrgs) CreateOrganization(ctx context.Context, o store.Organization, management store.OrgAccount) (err error) {
+	defer x.m.observe(opCreateOrganization, time.Now(), &err, nil)
+	return x.orgs.CreateOrganization(ctx, o, management)
+}
+
+// GetOrganization implements store.OrganizationStore.
+func (x *instrumentedOrgs) GetOrganization(ctx context.Context, id string) (r0 store.Organization, err error) {
+	defer x.m.observe(opGetOrganization, time.Now(), &err, nil)
+	return x.orgs.GetOrganization(ctx, id)
+}
+
+// GetOrganizationByRoot implements store.OrganizationStore.
+func (x *instrumentedOrgs) GetOrganizationByRoot(ctx context.Context, rootID string) (r0 store.Organization, err error) {
+	defer x.m.observe(opGetOrganizationByRoot, time.Now(), &err, nil)
+	return x.orgs.GetOrganizationByRoot(ctx, rootID)
+}
+
+// CreateOrganizationalUnit implements store.OrganizationStore.
+func (x *instrumentedOrgs) CreateOrganizationalUnit(ctx context.Context, ou store.OrganizationalUnit) (err error) {
+	defer x.m.observe(opCreateOrganizationalUnit, time.Now(), &err, nil)
+	return x.orgs.CreateOrganizationalUnit(ctx, ou)
+}
+
+// GetOrganizationalUnit implements store.OrganizationStore.
+func (x *instrumentedOrgs) GetOrganizationalUnit(ctx context.Context, id string) (r0 store.OrganizationalUnit, err error) {
+	defer x.m.observe(opGetOrganizationalUnit, time.Now(), &err, nil)
+	return x.orgs.GetOrganizationalUnit(ctx, id)
+}
+
+// ListOrganizationalUnits implements store.OrganizationStore.
+func (x *instrumentedOrgs) ListOrganizationalUnits(ctx context.Context, parentID string) (r0 []store.OrganizationalUnit, err error) {
+	defer x.m.observe(opListOrganizationalUnits, time.Now(), &err, nil)
+	return x.orgs.ListOrganizationalUnits(ctx, parentID)
+}
+
+// CreateOrgAccount implements store.OrganizationStore.
+func (x *instrumentedOrgs) CreateOrgAccount(ctx context.Context, a store.OrgAccount, req store.CreateAccountStatus) (err error) {
+	defer x.m.observe(opCreateOrgAccount, time.Now(), &err, nil)
+	return x.orgs.CreateOrgAccount(ctx, a, req)
+}
+
+// GetOrgAccount implements store.OrganizationStore.
+func (x *instrumentedOrgs) GetOrgAccount(ctx context.Context, id string) (r0 store.OrgAccount, err error) {
+	defer x.m.observe(opGetOrgAccount, time.Now(), &err, nil)
+	return x.orgs.GetOrgAccount(ctx, id)
+}
+
+// GetOrgAccountByEmail implements store.OrganizationStore.
+func (x *instrumentedOrgs) GetOrgAccountByEmail(ctx context.Context, email string) (r0 store.OrgAccount, err error) {
+	defer x.m.observe(opGetOrgAccountByEmail, time.Now(), &err, nil)
+	return x.orgs.GetOrgAccountByEmail(ctx, email)
+}
+
+// ListOrgAccounts implements store.OrganizationStore.
+func (x *instrumentedOrgs) ListOrgAccounts(ctx context.Context, orgID, parentID string) (r0 []store.OrgAccount, err error) {
+	defer x.m.observe(opListOrgAccounts, time.Now(), &err, nil)
+	return x.orgs.ListOrgAccounts(ctx, orgID, parentID)
+}
+
+// UpdateOrgAccount implements store.OrganizationStore.
+func (x *instrumentedOrgs) UpdateOrgAccount(ctx context.Context, id string, fn func(store.OrgAccount) (store.OrgAccount, error)) (err error) {
+	var cb callbackErr
+	defer x.m.observe(opUpdateOrgAccount, time.Now(), &err, &cb)
+	wrapFn := watchUpdate(&cb, fn)
+	return x.orgs.UpdateOrgAccount(ctx, id, wrapFn)
+}
+
+// CreateAccountRequest implements store.OrganizationStore.
+func (x *instrumentedOrgs) CreateAccountRequest(ctx context.Context, req store.CreateAccountStatus) (err error) {
+	defer x.m.observe(opCreateAccountRequest, time.Now(), &err, nil)
+	return x.orgs.CreateAccountRequest(ctx, req)
+}
+
+// GetAccountRequest implements store.OrganizationStore.
+func (x *instrumentedOrgs) GetAccountRequest(ctx context.Context, id string) (r0 store.CreateAccountStatus, err error) {
+	defer x.m.observe(opGetAccountRequest, time.Now(), &err, nil)
+	return x.orgs.GetAccountRequest(ctx, id)
 }

@@ -229,6 +229,8 @@ var migrations = [][]string{
 	secretsMigration,
 	// Audit queries: the repository column and one index per filter (audit.go).
 	auditQueryMigration,
+	// The local AWS Organizations service (store.OrganizationStore): organizations, roots, OUs, member accounts.
+	organizationsMigration,
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A

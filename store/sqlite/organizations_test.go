@@ -1,0 +1,19 @@
+package sqlite
+
+import (
+	"testing"
+
+	"github.com/keyless-dev/keyless/store"
+	"github.com/keyless-dev/keyless/store/storetest"
+)
+
+func TestOrganizationConformance(t *testing.T) {
+	storetest.RunOrganizations(t, func(t *testing.T) store.OrganizationStore {
+		s, err := Open(t.Context(), Memory)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
