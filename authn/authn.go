@@ -10,8 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyless-dev/keyless/awsapi"
@@ -59,6 +61,11 @@ type Principal struct {
 	User *store.User
 	// Session is the opened role session, for Kind AssumedRole.
 	Session *session.Claims
+	// OrgID and OrgPaths are the aws:PrincipalOrgID and aws:PrincipalOrgPaths
+	// of the caller's account when it is a member of an organization (see
+	// Authenticator.SetOrgKeys); empty otherwise.
+	OrgID    string
+	OrgPaths []string
 }
 
 // RootCredentials are the local account's root access key.
@@ -83,11 +90,27 @@ type Authenticator struct {
 	mu    sync.Mutex
 	cache map[string]cachedKey // user access keys, briefly, so signed calls skip the store
 
-	// others are the further accounts' Authenticators by account id, and
-	// otherRoots the same by root access key id (Join); nil for one account.
-	others     map[string]*Authenticator
-	otherRoots map[string]*Authenticator
+	// joined are the further accounts' Authenticators (Join, Add): an
+	// immutable snapshot, replaced whole under joinMu, so that lookups read it
+	// without a lock.
+	joined atomic.Pointer[joinedAccounts]
+	joinMu sync.Mutex
+
+	// orgKeys, if set (SetOrgKeys), gives the organization keys of an account.
+	orgKeys OrgKeysFunc
 }
+
+// joinedAccounts are the Authenticators of the further accounts, by account id
+// (others) and by root access key id (roots).
+type joinedAccounts struct {
+	others map[string]*Authenticator
+	roots  map[string]*Authenticator
+}
+
+// OrgKeysFunc returns the organization ID and paths (aws:PrincipalOrgID,
+// aws:PrincipalOrgPaths) of an account, ok false when it is a member of no
+// organization. It is called for every signed call: it should be cheap (cached).
+type OrgKeysFunc func(ctx context.Context, account string) (orgID string, paths []string, ok bool, err error)
 
 type cachedKey struct {
 	key     store.AccessKey
@@ -113,21 +136,71 @@ func NewAuthenticator(st store.Store, box *keywrap.Box, sessions *session.Keyrin
 // user keys authenticate to their account. Session tokens carry their account and
 // are opened by a's key ring, which must be the one that seals every account's
 // sessions; a session of an account a does not know (its own or a joined one) is
-// refused. Call Join before a serves, and not again.
+// refused. Join replaces the accounts joined before; Add adds one while a
+// serves.
 func (a *Authenticator) Join(others ...*Authenticator) {
-	a.others = make(map[string]*Authenticator, len(others))
-	a.otherRoots = make(map[string]*Authenticator, len(others))
+	a.joinMu.Lock()
+	defer a.joinMu.Unlock()
+	j := &joinedAccounts{others: make(map[string]*Authenticator, len(others)), roots: make(map[string]*Authenticator, len(others))}
 	for _, o := range others {
-		a.others[o.account] = o
-		if o.root.AccessKeyID != "" {
-			a.otherRoots[o.root.AccessKeyID] = o
-		}
+		j.add(o)
+	}
+	a.joined.Store(j)
+}
+
+// Add joins one more account's Authenticator (see Join); safe while a serves:
+// calls in flight see the accounts before or after it.
+func (a *Authenticator) Add(o *Authenticator) {
+	a.joinMu.Lock()
+	defer a.joinMu.Unlock()
+	j := &joinedAccounts{others: map[string]*Authenticator{}, roots: map[string]*Authenticator{}}
+	if old := a.joined.Load(); old != nil {
+		j.others, j.roots = maps.Clone(old.others), maps.Clone(old.roots)
+	}
+	j.add(o)
+	a.joined.Store(j)
+}
+
+func (j *joinedAccounts) add(o *Authenticator) {
+	j.others[o.account] = o
+	if o.root.AccessKeyID != "" {
+		j.roots[o.root.AccessKeyID] = o
 	}
 }
 
+// other returns the joined Authenticator of account, if any.
+func (a *Authenticator) other(account string) *Authenticator {
+	if j := a.joined.Load(); j != nil {
+		return j.others[account]
+	}
+	return nil
+}
+
+// SetOrgKeys makes a fill the OrgID and OrgPaths of every Principal it
+// resolves from f (nil: none). Call it before a serves.
+func (a *Authenticator) SetOrgKeys(f OrgKeysFunc) { a.orgKeys = f }
+
 // LookupCredential resolves accessKeyID (and sessionToken for temporary keys).
 // The account's own keys are looked up first, then those of the joined accounts.
+// With SetOrgKeys, the Principal carries its account's organization keys.
 func (a *Authenticator) LookupCredential(ctx context.Context, accessKeyID, sessionToken string) (awsapi.Credential, error) {
+	cred, err := a.lookupCredential(ctx, accessKeyID, sessionToken)
+	if err != nil || a.orgKeys == nil {
+		return cred, err
+	}
+	if p, ok := cred.Principal.(*Principal); ok && p != nil {
+		id, paths, member, err := a.orgKeys(ctx, p.Account)
+		if err != nil {
+			return awsapi.Credential{}, fmt.Errorf("authn: organization of account %s: %w", p.Account, err)
+		}
+		if member {
+			p.OrgID, p.OrgPaths = id, paths
+		}
+	}
+	return cred, nil
+}
+
+func (a *Authenticator) lookupCredential(ctx context.Context, accessKeyID, sessionToken string) (awsapi.Credential, error) {
 	switch {
 	case accessKeyID == a.root.AccessKeyID && a.root.AccessKeyID != "":
 		if sessionToken != "" {
@@ -140,11 +213,15 @@ func (a *Authenticator) LookupCredential(ctx context.Context, accessKeyID, sessi
 		if sessionToken != "" {
 			return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 		}
-		if o := a.otherRoots[accessKeyID]; o != nil {
+		j := a.joined.Load()
+		if j == nil {
+			j = &joinedAccounts{}
+		}
+		if o := j.roots[accessKeyID]; o != nil {
 			return o.rootCredential(), nil
 		}
 		cred, found, err := a.lookupUserKey(ctx, accessKeyID)
-		for _, o := range a.others {
+		for _, o := range j.others {
 			if found || err != nil {
 				break
 			}
@@ -177,7 +254,7 @@ func (a *Authenticator) lookupSession(accessKeyID, token string) (awsapi.Credent
 		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 	case c.AccessKeyID != accessKeyID:
 		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
-	case c.Account != a.account && a.others[c.Account] == nil:
+	case c.Account != a.account && a.other(c.Account) == nil:
 		// A session of an account not served (removed from the config).
 		return awsapi.Credential{}, awsapi.InvalidClientTokenID()
 	}
@@ -237,7 +314,7 @@ func (a *Authenticator) RecordUse(ctx context.Context, p *Principal, service, re
 		return nil
 	}
 	if p.Account != a.account {
-		if o := a.others[p.Account]; o != nil {
+		if o := a.other(p.Account); o != nil {
 			return o.RecordUse(ctx, p, service, region)
 		}
 		return nil

@@ -201,7 +201,9 @@ func (z *Authorizer) context(req Request) policy.Context {
 // GlobalContext sets the global condition keys AWS supplies for every request of a
 // signed caller: time, transport, source address, and the principal's ARN, type,
 // account, user id, user name and principal tags (for role sessions also the
-// federated provider and source identity). STS uses it for AssumeRole's trust policy.
+// federated provider and source identity), and aws:PrincipalOrgID and
+// aws:PrincipalOrgPaths when the principal carries its organization. STS uses
+// it for AssumeRole's trust policy.
 func GlobalContext(c policy.Context, p *authn.Principal, now time.Time, sourceIP netip.Addr, secure bool) {
 	c.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
 	c.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
@@ -214,6 +216,10 @@ func GlobalContext(c policy.Context, p *authn.Principal, now time.Time, sourceIP
 	}
 	c.Set("aws:PrincipalAccount", p.Account)
 	c.Set("aws:userid", p.UserID)
+	if p.OrgID != "" { // the caller's account is in an organization (authn.SetOrgKeys)
+		c.Set("aws:PrincipalOrgID", p.OrgID)
+		c.Set("aws:PrincipalOrgPaths", p.OrgPaths...)
+	}
 	switch p.Kind {
 	case authn.Root:
 		c.Set("aws:PrincipalArn", p.ARN)

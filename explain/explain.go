@@ -2,7 +2,10 @@
 // not, why?": it replays what STS checks — token present and well formed, issuer
 // registered, audience among the provider's client IDs, signature, expiry, every
 // condition of the trust policy — and reports each check as PASS or FAIL with what
-// was expected, what the token has, and a concrete fix.
+// was expected, what the token has, and a concrete fix. It also explains
+// sts:AssumeRole hops and whole role chains (AssumeRole, Chain): the role's trust
+// policy and the caller's identity policies in its own account, across accounts
+// both, naming the hop and side that refuse.
 package explain
 
 import (

@@ -67,6 +67,9 @@ type Spec struct {
 	// Rotation is the "rotation" section: IAM users whose static access keys
 	// keyless rotates (package rotate); nil when the file has none.
 	Rotation *RotationSpec
+	// Accounts is the "accounts" section: the accounts to provision the config
+	// into through an assumed role; nil for the caller's account alone.
+	Accounts *AccountsSpec
 
 	pos map[string]Pos
 }
@@ -564,7 +567,7 @@ func (d *decoder) strMap(n *yaml.Node, path, example string) map[string]string {
 	return out
 }
 
-var topKeys = []string{"name", "account", "partition", "tags", "providers", "roles", "rotation"}
+var topKeys = []string{"name", "account", "accounts", "partition", "tags", "providers", "roles", "rotation"}
 
 func (d *decoder) spec(root *yaml.Node, s *Spec) {
 	root = d.resolve(root)
@@ -595,6 +598,8 @@ func (d *decoder) spec(root *yaml.Node, s *Spec) {
 			})
 		case "rotation":
 			s.Rotation = d.rotation(f.val, f.fieldPath)
+		case "accounts":
+			s.Accounts = d.accounts(f.val, f.fieldPath)
 		}
 	}
 }

@@ -146,6 +146,7 @@ func (s *Spec) compile() (*compiled, error) {
 	if !contains(partitions, out.partition) {
 		c.errorf("partition", "unknown partition %q%s: write one of %s", s.Partition, suggest(s.Partition, partitions), strings.Join(partitions, ", "))
 	}
+	c.accounts(s.Accounts)
 	c.tags("tags", s.Tags)
 	if len(s.Providers) == 0 && s.Rotation == nil {
 		c.errorf("providers", "no providers: add one, e.g. providers: {github: {type: github}}")

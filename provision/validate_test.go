@@ -13,7 +13,7 @@ var badConfigs = []struct {
 providers: {gh: {type: github}}
 role: []
 `,
-		"keyless.yaml:3:1: unknown key \"role\" (did you mean \"roles\"?); the keys here are name, account, partition, tags, providers, roles, rotation"},
+		"keyless.yaml:3:1: unknown key \"role\" (did you mean \"roles\"?); the keys here are name, account, accounts, partition, tags, providers, roles, rotation"},
 	{"unknown provider key with suggestion", `
 providers:
   bb:

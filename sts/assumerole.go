@@ -41,11 +41,13 @@ const msgDuplicateTags = "Duplicate tag keys found. Please note that Tag keys ar
 //     sts:SetSourceIdentity, by the same rules.
 //
 // A caller of another local account (cross-account) needs both sides, as on
-// AWS: the role's trust policy must allow it (naming its ARN, or its account,
-// which delegates to that account's policies), and its identity policies in
-// its own account (Config.CallerAuthorizer, session policies and boundary
-// included) must allow the action on the role, whichever way the trust policy
-// names it. An explicit Deny on either side refuses.
+// AWS, decided in one evaluation (authorizeCrossAccount) by the caller's
+// account's authorizer (Config.CallerAuthorizer) with the trust policy as the
+// resource policy: the trust policy must allow it (naming its ARN, its role's
+// ARN, or its account), and its identity policies in its own account, session
+// policies and boundary included, must allow the action on the role, whichever
+// way the trust policy names it. An explicit Deny on either side refuses, and
+// the audit event's reason names the side and account that did.
 //
 // A caller that is itself a role session is role chaining: DurationSeconds
 // above one hour is refused, the new session is marked Chained, and the
@@ -141,7 +143,12 @@ func (s *Service) assumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 		actions = append(actions, actSetSourceIdentity)
 	}
 	for _, action := range actions {
-		ok, err := s.authorizeAssume(ctx, trust, role.ARN, action, caller, trustCtx, reqCtx, now, meta, ev)
+		var ok bool
+		if caller.Account != s.cfg.Account {
+			ok, err = s.authorizeCrossAccount(ctx, role.AssumeRolePolicyDocument, role.ARN, action, caller, reqCtx, now, meta, ev)
+		} else {
+			ok, err = s.authorizeAssume(ctx, trust, role.ARN, action, caller, trustCtx, reqCtx, now, meta, ev)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -179,8 +186,8 @@ func (s *Service) assumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 	}, nil
 }
 
-// authorizeAssume decides one action of AssumeRole (see AssumeRole's rules)
-// and fills the audit event on denial.
+// authorizeAssume decides one action of AssumeRole for a caller of the role's
+// account (see AssumeRole's rules) and fills the audit event on denial.
 func (s *Service) authorizeAssume(ctx context.Context, trust *policy.Policy, roleARN, action string, caller *authn.Principal,
 	trustCtx, reqCtx policy.Context, now time.Time, meta Meta, ev *audit.Event) (bool, error) {
 	principals := []string{caller.ARN}
@@ -212,18 +219,7 @@ func (s *Service) authorizeAssume(ctx context.Context, trust *policy.Policy, rol
 		denial(ev, action+" (trust policy)", best)
 		return false, nil
 	}
-	z, cross := s.cfg.Authorizer, caller.Account != s.cfg.Account
-	if cross {
-		ok := false
-		if s.cfg.CallerAuthorizer != nil {
-			z, ok = s.cfg.CallerAuthorizer(caller.Account)
-		}
-		if !ok {
-			ev.Decision, ev.Reason = audit.Denied, action+": the caller's account "+caller.Account+" is not a local account"
-			return false, nil
-		}
-	}
-	id, err := z.Authorize(ctx, authz.Request{
+	id, err := s.cfg.Authorizer.Authorize(ctx, authz.Request{
 		Caller: caller, Action: action, Resource: roleARN,
 		SourceIP: meta.SourceIP, Time: now, Secure: meta.Secure, Context: reqCtx,
 	})
@@ -234,13 +230,44 @@ func (s *Service) authorizeAssume(ctx context.Context, trust *policy.Policy, rol
 	case id.Decision == policy.ExplicitlyDenied:
 		denial(ev, action+" (identity policy)", id)
 		return false, nil
-	case id.Decision == policy.Allowed, direct && !cross:
+	case id.Decision == policy.Allowed, direct:
 		return true, nil
-	case cross:
-		denial(ev, action+" (identity policy in the caller's account "+caller.Account+"; a cross-account caller needs its own account's permission)", id)
-		return false, nil
 	}
 	denial(ev, action+" (identity policy; the trust policy names only the account)", id)
+	return false, nil
+}
+
+// authorizeCrossAccount decides one action of AssumeRole for a caller of
+// another local account in one evaluation, as AWS does across accounts: by the
+// caller's account's authorizer (Config.CallerAuthorizer, which holds the
+// caller's identity policies, session policies and boundary) with the role's
+// trust policy trustDoc as the resource policy of roleARN, owned by this
+// account. Both sides must allow and an explicit Deny on either refuses; on
+// denial the audit event's reason is the explanation, which names the side and
+// account that refused.
+func (s *Service) authorizeCrossAccount(ctx context.Context, trustDoc, roleARN, action string, caller *authn.Principal,
+	reqCtx policy.Context, now time.Time, meta Meta, ev *audit.Event) (bool, error) {
+	var z *authz.Authorizer
+	ok := false
+	if s.cfg.CallerAuthorizer != nil {
+		z, ok = s.cfg.CallerAuthorizer(caller.Account)
+	}
+	if !ok {
+		ev.Decision, ev.Reason = audit.Denied, action+": the caller's account "+caller.Account+" is not a local account"
+		return false, nil
+	}
+	res, err := z.Authorize(ctx, authz.Request{
+		Caller: caller, Action: action, Resource: roleARN,
+		SourceIP: meta.SourceIP, Time: now, Secure: meta.Secure, Context: reqCtx,
+		ResourcePolicy: trustDoc, ResourcePolicyKind: policy.KindTrust, ResourceAccount: s.cfg.Account,
+	})
+	if err != nil {
+		return false, fmt.Errorf("sts: authorize %s: %w", action, err)
+	}
+	if res.Decision == policy.Allowed {
+		return true, nil
+	}
+	denial(ev, action+" (across accounts)", res)
 	return false, nil
 }
 

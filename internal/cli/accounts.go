@@ -24,7 +24,9 @@ and the further accounts its config lists under "accounts", each with its own IA
 Secrets Manager and root credentials. These commands read the store of a keyless up
 (its --data directory, or its PostgreSQL --store with KEYLESS_KEK or a --data
 directory holding its kek.key), running or stopped; they never create or change it.
-Further accounts are those the last start served.`,
+Further accounts are those the last start served and those AWS Organizations'
+CreateAccount made (marked "(created by Organizations)"), which keyless up keeps
+serving whatever its config lists.`,
 		Example: `  keyless accounts list
   keyless accounts credentials 222222222222
   eval "$(keyless accounts credentials 222222222222)"`,
@@ -58,6 +60,9 @@ Further accounts are those the last start served.`,
 					name = "(first account: account_id)"
 				case name == "":
 					name = "-"
+				}
+				if a.Organization {
+					name += " (created by Organizations)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", a.ID, name, a.Root.AccessKeyID)
 			}

@@ -3,15 +3,21 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -30,6 +36,7 @@ type provisionFlags struct {
 	ipRangesFile string
 	ipRangesURL  string
 	concurrency  int
+	parallel     int
 	caBundle     string
 	template     templateFlags
 	fs           *pflag.FlagSet
@@ -41,6 +48,7 @@ func (f *provisionFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.ipRangesFile, "ip-ranges-file", "", "resolve source_ips: "+provision.RefBitbucketEgress+" from FILE, a saved copy of Atlassian's IP-range feed, instead of fetching it")
 	fs.StringVar(&f.ipRangesURL, "ip-ranges-url", ipranges.DefaultURL, "URL of Atlassian's IP-range feed")
 	fs.IntVar(&f.concurrency, "concurrency", provision.DefaultConcurrency, "IAM calls in flight at once")
+	fs.IntVar(&f.parallel, "parallel", provision.DefaultParallel, "with accounts in the config: target accounts planned or applied at once")
 	fs.StringVar(&f.caBundle, "ca-bundle", os.Getenv("KEYLESS_CA_BUNDLE"), "extra PEM CA bundle to trust when computing \"thumbprints: auto\" (default $KEYLESS_CA_BUNDLE)")
 	f.template.register(fs, "plan")
 }
@@ -137,8 +145,17 @@ $KEYLESS_CA_BUNDLE; an issuer keyless up serves under a production URL, named in
 KEYLESS_ISSUER_ALIASES, is thumbprinted at its local issuer), so apply sets the
 thumbprints and plan shows when they change.
 
+With an accounts section in keyless.yaml (targets, or an organizational_unit
+whose accounts AWS Organizations lists), the config is planned in each target
+account instead, as a CloudFormation StackSet would deploy it: from the caller's
+credentials (the hub) keyless assumes the admin role in each target
+(accounts.admin_role, default OrganizationAccountAccessRole; session name
+keyless-provision) and plans there as for one account, --parallel accounts at
+once. The plans are printed in account order, then a summary naming the
+accounts that failed.
+
 Exit status: 0 when nothing would change, 2 when something would (like terraform
-plan -detailed-exitcode), 1 on error.`
+plan -detailed-exitcode), 1 on error (with target accounts: when one failed).`
 
 // newPlanCmd builds "keyless plan".
 func newPlanCmd(s Streams) *cobra.Command {
@@ -158,6 +175,13 @@ func newPlanCmd(s Streams) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
 				return fmt.Errorf("plan: invalid --output %q: use text or json", output)
+			}
+			accts, err := flags.targetAccounts()
+			if err != nil {
+				return fmt.Errorf("plan: %w", err)
+			}
+			if accts != nil {
+				return planAccountsCmd(cmd.Context(), s, flags, accts, output)
 			}
 			plan, _, err := makePlan(cmd.Context(), flags)
 			if err != nil {
@@ -183,6 +207,34 @@ func newPlanCmd(s Streams) *cobra.Command {
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVar(&output, "output", "text", "output: text or json")
 	return cmd
+}
+
+// planAccountsCmd is "keyless plan" for a config with target accounts: every
+// account's plan in account order; exit status 1 when an account failed, else 2
+// when something would change, else 0.
+func planAccountsCmd(ctx context.Context, s Streams, flags provisionFlags, accts *provision.AccountsSpec, output string) error {
+	ap, err := planAccounts(ctx, flags, accts, nil)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if output == "json" {
+		b, err := ap.json()
+		if err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		if _, err := s.Out.Write(b); err != nil {
+			return err
+		}
+	} else if err := ap.writeText(s.Out); err != nil {
+		return err
+	}
+	if failed := ap.failed(); len(failed) > 0 {
+		return accountsFailedError("plan", failed, len(ap.plans))
+	}
+	if ap.changed() {
+		return &ExitError{Code: 2}
+	}
+	return nil
 }
 
 // caller is the account, partition and region of the AWS credentials.
@@ -255,31 +307,16 @@ func makePlan(ctx context.Context, f provisionFlags) (*provision.Plan, *iam.Clie
 	if err := f.checkSource(); err != nil {
 		return nil, nil, err
 	}
-	cfg, err := awsconfig.Load(ctx, os.Getenv)
+	cfg, c, err := loadCaller(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return nil, nil, fmt.Errorf("find the account with sts:GetCallerIdentity: %w", err)
-	}
-	callerARN, err := arn.Parse(aws.ToString(id.Arn))
-	if err != nil {
-		return nil, nil, fmt.Errorf("sts:GetCallerIdentity: %w", err)
-	}
-	desired, err := loadDesired(f, caller{account: aws.ToString(id.Account), partition: callerARN.Partition(), region: cfg.Region, arn: callerARN})
+	desired, err := loadDesired(f, c)
 	if err != nil {
 		return nil, nil, err
 	}
-	if desired.Pending() {
-		if desired, err = desired.Resolve(ctx, ipranges.Source{File: f.ipRangesFile, URL: f.ipRangesURL}); err != nil {
-			return nil, nil, err
-		}
-	}
-	if desired.AutoThumbprints() {
-		if desired, err = desired.ResolveThumbprints(ctx, issuerThumbprints(f.caBundle)); err != nil {
-			return nil, nil, err
-		}
+	if desired, err = resolveDesired(ctx, f, desired); err != nil {
+		return nil, nil, err
 	}
 	client := iam.NewFromConfig(cfg)
 	actual, err := provision.ReadActual(ctx, client, desired, provision.ReadOptions{Concurrency: f.concurrency})
@@ -291,6 +328,41 @@ func makePlan(ctx context.Context, f provisionFlags) (*provision.Plan, *iam.Clie
 		return nil, nil, err
 	}
 	return plan, client, nil
+}
+
+// loadCaller loads the AWS configuration and finds the account, partition and
+// region of its credentials.
+func loadCaller(ctx context.Context) (aws.Config, caller, error) {
+	cfg, err := awsconfig.Load(ctx, os.Getenv)
+	if err != nil {
+		return aws.Config{}, caller{}, err
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return aws.Config{}, caller{}, fmt.Errorf("find the account with sts:GetCallerIdentity: %w", err)
+	}
+	callerARN, err := arn.Parse(aws.ToString(id.Arn))
+	if err != nil {
+		return aws.Config{}, caller{}, fmt.Errorf("sts:GetCallerIdentity: %w", err)
+	}
+	return cfg, caller{account: aws.ToString(id.Account), partition: callerARN.Partition(), region: cfg.Region, arn: callerARN}, nil
+}
+
+// resolveDesired resolves the IP-range references and "thumbprints: auto" of
+// desired.
+func resolveDesired(ctx context.Context, f provisionFlags, desired *provision.State) (*provision.State, error) {
+	var err error
+	if desired.Pending() {
+		if desired, err = desired.Resolve(ctx, ipranges.Source{File: f.ipRangesFile, URL: f.ipRangesURL}); err != nil {
+			return nil, err
+		}
+	}
+	if desired.AutoThumbprints() {
+		if desired, err = desired.ResolveThumbprints(ctx, issuerThumbprints(f.caBundle)); err != nil {
+			return nil, err
+		}
+	}
+	return desired, nil
 }
 
 // issuerThumbprints computes an issuer's thumbprints as "keyless thumbprint"
@@ -317,4 +389,216 @@ func issuerThumbprints(caFile string) provision.ThumbprintFunc {
 		}
 		return res.Thumbprints(), nil
 	}
+}
+
+// targetAccounts returns the accounts section of keyless.yaml (-f), or nil when
+// the config has none or the desired state is a CloudFormation template.
+func (f provisionFlags) targetAccounts() (*provision.AccountsSpec, error) {
+	if err := f.template.check(); err != nil {
+		return nil, err
+	}
+	if f.template.file != "" {
+		return nil, nil
+	}
+	spec, err := provision.Load(f.file)
+	if err != nil {
+		return nil, err
+	}
+	return spec.Accounts, nil
+}
+
+// accountPlans is a config planned in each of its target accounts.
+type accountPlans struct {
+	name  string
+	plans []provision.AccountPlan
+	roles map[string]string // account → the admin role assumed there
+}
+
+// planAccounts plans keyless.yaml in each of its target accounts, at most
+// --parallel at once: from the caller's credentials (the hub) it assumes the
+// admin role in each target (session keyless-provision) and plans there as for
+// one account. only, when not nil, restricts the targets to those accounts.
+func planAccounts(ctx context.Context, f provisionFlags, accts *provision.AccountsSpec, only []string) (*accountPlans, error) {
+	if err := f.template.check(); err != nil {
+		return nil, err
+	}
+	if f.parallel <= 0 {
+		return nil, fmt.Errorf("--parallel %d: give at least 1", f.parallel)
+	}
+	cfg, hub, err := loadCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if hub.arn.Service() == "iam" && hub.arn.Resource() == "root" {
+		return nil, fmt.Errorf("the credentials are those of account %s's root user (%s), and AWS lets no root user assume a role: use the credentials of an IAM user or role of that account allowed sts:AssumeRole on the admin roles", hub.account, hub.arn)
+	}
+	desired, err := loadConfig(f.file)
+	if err != nil {
+		return nil, err
+	}
+	if hub.partition != desired.Partition {
+		return nil, fmt.Errorf("%s is for partition %s, but the credentials are in partition %s (%s): set partition: %s, or use credentials of the other partition", f.file, desired.Partition, hub.partition, hub.arn, hub.partition)
+	}
+	if desired, err = resolveDesired(ctx, f, desired); err != nil {
+		return nil, err
+	}
+	var orgs provision.OrganizationsAPI
+	if accts.OrganizationalUnit != "" {
+		orgs = organizations.NewFromConfig(cfg)
+	}
+	targets, err := accts.Resolve(ctx, orgs)
+	if err != nil {
+		return nil, err
+	}
+	if only != nil {
+		if targets = keepOnly(targets, only); len(targets) == 0 {
+			return nil, fmt.Errorf("%s: none of the accounts to re-run (%s) is a target of the config any more", f.file, strings.Join(only, ", "))
+		}
+	}
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("%s: no target accounts to provision (the organizational unit %s has no active account)", f.file, accts.OrganizationalUnit)
+	}
+	out := &accountPlans{name: desired.Name, roles: map[string]string{}}
+	for _, t := range targets {
+		out.roles[t] = accts.AdminRoleARN(hub.partition, t)
+	}
+	hubSTS := sts.NewFromConfig(cfg)
+	open := func(ctx context.Context, account string) (provision.IAMAPI, error) {
+		role := out.roles[account]
+		acfg := cfg.Copy()
+		acfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(hubSTS, role, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = provision.AdminSessionName
+		}))
+		if _, err := acfg.Credentials.Retrieve(ctx); err != nil {
+			// The SDK wraps STS's answer in several layers: keep the answer.
+			var ae smithy.APIError
+			if errors.As(err, &ae) {
+				err = ae
+			}
+			return nil, fmt.Errorf("assume the admin role %s from %s: %w (the role must trust account %s, and the caller be allowed sts:AssumeRole on it; set accounts.admin_role for another role)", role, hub.arn, err, hub.account)
+		}
+		id, err := sts.NewFromConfig(acfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return nil, fmt.Errorf("sts:GetCallerIdentity as %s: %w", role, err)
+		}
+		if got := aws.ToString(id.Account); got != account {
+			return nil, fmt.Errorf("assumed %s, but its credentials are of account %s: check accounts.admin_role", role, got)
+		}
+		return iam.NewFromConfig(acfg), nil
+	}
+	out.plans = provision.PlanAccounts(ctx, desired, targets, open, provision.FanOutOptions{
+		Parallel: f.parallel,
+		Read:     provision.ReadOptions{Concurrency: f.concurrency},
+	})
+	return out, nil
+}
+
+// keepOnly returns the accounts of targets that are in only, in targets' order.
+func keepOnly(targets, only []string) []string {
+	var out []string
+	for _, t := range targets {
+		if slices.Contains(only, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// failed returns the accounts that could not be planned.
+func (a *accountPlans) failed() []string {
+	var out []string
+	for _, p := range a.plans {
+		if p.Err != nil {
+			out = append(out, p.Account)
+		}
+	}
+	return out
+}
+
+// changed reports whether some account's plan has changes.
+func (a *accountPlans) changed() bool {
+	for _, p := range a.plans {
+		if p.Plan != nil && !p.Plan.Empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// writeText writes each account's plan, or why it has none, in account order,
+// then a summary line.
+func (a *accountPlans) writeText(w io.Writer) error {
+	changed := 0
+	for i, p := range a.plans {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if p.Err != nil {
+			if _, err := fmt.Fprintf(w, "== account %s (through %s): failed\nError: %v\n", p.Account, a.roles[p.Account], p.Err); err != nil {
+				return err
+			}
+			continue
+		}
+		if !p.Plan.Empty() {
+			changed++
+		}
+		if _, err := fmt.Fprintf(w, "== account %s (through %s)\n", p.Account, a.roles[p.Account]); err != nil {
+			return err
+		}
+		if err := p.Plan.WriteText(w); err != nil {
+			return err
+		}
+	}
+	failed := a.failed()
+	_, err := fmt.Fprintf(w, "\nAccounts: %d planned, %d with changes, %d failed%s.\n", len(a.plans)-len(failed), changed, len(failed), listed(failed))
+	return err
+}
+
+// listed renders " (A, B)" for a non-empty list.
+func listed(accounts []string) string {
+	if len(accounts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(accounts, ", ") + ")"
+}
+
+// accountPlanJSON is one account of the JSON output of a multi-account plan.
+type accountPlanJSON struct {
+	Account   string          `json:"account"`
+	AdminRole string          `json:"adminRole"`
+	Plan      json.RawMessage `json:"plan,omitempty"`
+	Error     string          `json:"error,omitempty"`
+}
+
+// json renders every account's plan (as "keyless plan --output json" does for
+// one) or error, in account order.
+func (a *accountPlans) json() ([]byte, error) {
+	out := struct {
+		Name     string            `json:"name"`
+		Accounts []accountPlanJSON `json:"accounts"`
+	}{Name: a.name}
+	for _, p := range a.plans {
+		e := accountPlanJSON{Account: p.Account, AdminRole: a.roles[p.Account]}
+		if p.Err != nil {
+			e.Error = p.Err.Error()
+		} else {
+			b, err := p.Plan.JSON()
+			if err != nil {
+				return nil, err
+			}
+			e.Plan = b
+		}
+		out.Accounts = append(out.Accounts, e)
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode the plans: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// accountsFailedError is the error of a multi-account command some of whose
+// accounts failed.
+func accountsFailedError(verb string, failed []string, total int) error {
+	return fmt.Errorf("%s: %d of %d accounts failed: %s", verb, len(failed), total, strings.Join(failed, ", "))
 }

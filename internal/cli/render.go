@@ -45,6 +45,13 @@ infrastructure as code, for teams that deploy IAM with their own tools:
                   npm install, then node app.js or npx cdk deploy
   json            state.json: the desired state itself
 
+With an accounts section in the config, cloudformation writes a StackSet:
+template.yaml, the same template (every ARN of the deploying account is
+${AWS::AccountId}, so it serves every account), and stackset-parameters.json,
+one entry per target account with its parameter overrides, for aws
+cloudformation create-stack-set and create-stack-instances; name a directory
+with -o DIR.
+
 The documents are those keyless validates and lints. Where the config has no
 account, ARNs take the deploying account from the tool (AWS::AccountId,
 aws_caller_identity), and every ARN takes the partition from it. Roles whose
@@ -84,7 +91,15 @@ writes several files and needs -o DIR. The output depends only on the config.`,
 			for _, f := range st.Findings {
 				fmt.Fprintf(s.Err, "keyless render: %s: role %s, %s policy: %s (%s)\n", f.Severity, f.Role, f.Policy, f.Message, f.RuleID)
 			}
-			files, err := r.Render(st)
+			var files []render.File
+			if spec.Accounts != nil && format == (cloudformation.Renderer{}).Format() {
+				files, err = cloudformation.StackSet(st, spec.Accounts.Targets)
+				if ou := spec.Accounts.OrganizationalUnit; ou != "" && err == nil {
+					fmt.Fprintf(s.Err, "keyless render: accounts.organizational_unit %s: render does not list its accounts; %s has the listed targets only: deploy to the OU with aws cloudformation create-stack-instances --deployment-targets OrganizationalUnitIds=%s\n", ou, cloudformation.ParametersFileName, ou)
+				}
+			} else {
+				files, err = r.Render(st)
+			}
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -40,7 +42,8 @@ import (
 //
 // The first account (Config.AccountID) lives in the server's store, with the
 // identity provider's keys, the CA, runners, workspaces and the audit log. Each
-// further account (Config.Accounts) is an isolated namespace, as AWS accounts are:
+// further account (Config.Accounts, or made by Organizations' CreateAccount:
+// organizations.go) is an isolated namespace, as AWS accounts are:
 // a store of its own, holding its account id, root credentials (sealed with the
 // same key-encryption key) and its IAM entities and secrets:
 //
@@ -49,7 +52,11 @@ import (
 //     schema of the DSN's search_path, or keyless_<id> when the DSN sets none; it
 //     is created when missing.
 //
-// Signed calls authenticate in any account (authn.Authenticator.Join); IAM,
+// The accounts served are a registry (registry, below): an immutable snapshot
+// behind an atomic pointer, replaced whole when CreateAccount adds an account,
+// so that the hot path takes no lock.
+//
+// Signed calls authenticate in any account (authn.Authenticator.Join, Add); IAM,
 // Secrets Manager and STS act in the caller's account, AssumeRole and
 // AssumeRoleWithWebIdentity in the role's. S3 has one bucket namespace: each
 // bucket is in its owner's store and served by the owner's S3 (accountS3).
@@ -68,8 +75,19 @@ type AccountConfig struct {
 const AccountsDir = "accounts"
 
 // settingAccounts lists, in the first account's store, the further accounts the
-// last start served ([]AccountConfig, JSON), for `keyless accounts`.
+// server serves ([]accountRecord, JSON), for `keyless accounts` and the next
+// start: those of the config at the last start, and every account Organizations'
+// CreateAccount made (organizations.go), which stay served whatever the config.
 const settingAccounts = "accounts"
+
+// accountRecord is one entry of settingAccounts.
+type accountRecord struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Organization marks an account CreateAccount made: kept when the config
+	// does not list it.
+	Organization bool `json:"organization,omitempty"`
+}
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
@@ -116,6 +134,8 @@ type account struct {
 	id, name string
 	st       store.Store
 	root     RootCredentials
+	// org reports an account Organizations' CreateAccount made.
+	org bool
 }
 
 // accountStorePath is the SQLite store of account id in dataDir.
@@ -229,25 +249,66 @@ func createSchema(ctx context.Context, dsn, schema string) error {
 }
 
 // openAccounts opens and bootstraps the further accounts' stores (account id and
-// root credentials) and records them in the first account's store.
+// root credentials): those of the config, in its order, then those
+// Organizations created that the config does not list; and records them in the
+// first account's store.
 func (s *Server) openAccounts(ctx context.Context) error {
-	entries := make([]AccountConfig, 0, len(s.cfg.Accounts))
+	prev, err := readAccountRecords(ctx, s.st)
+	if err != nil {
+		return err
+	}
+	created := map[string]bool{}
+	for _, r := range prev {
+		created[r.ID] = r.Organization
+	}
+	records := make([]accountRecord, 0, len(s.cfg.Accounts))
 	for _, c := range s.cfg.Accounts {
-		st, err := s.openAccountStore(ctx, c.ID)
-		if err != nil {
+		records = append(records, accountRecord{ID: c.ID, Name: c.Name, Organization: created[c.ID]})
+	}
+	for _, r := range prev {
+		if r.Organization && !slices.ContainsFunc(records, func(c accountRecord) bool { return c.ID == r.ID }) {
+			records = append(records, r)
+		}
+	}
+	for _, r := range records {
+		if _, err := s.openAccount(ctx, r); err != nil {
 			return err
 		}
-		a := &account{id: c.ID, name: c.Name, st: st}
-		s.accounts = append(s.accounts, a)
-		if _, err := ensureAccount(ctx, st, c.ID); err != nil {
-			return fmt.Errorf("account %s: %w", c.ID, err)
-		}
-		if a.root, err = ensureRootCredentials(ctx, st, s.box); err != nil {
-			return fmt.Errorf("account %s: %w", c.ID, err)
-		}
-		entries = append(entries, c)
 	}
-	b, err := json.Marshal(entries)
+	return s.recordAccounts(ctx)
+}
+
+// openAccount opens (creating them if needed) the store, account id and root
+// credentials of the further account r, and adds it to s.accounts.
+func (s *Server) openAccount(ctx context.Context, r accountRecord) (*account, error) {
+	st, err := s.openAccountStore(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	a := &account{id: r.ID, name: r.Name, st: st, org: r.Organization}
+	if _, err := ensureAccount(ctx, st, r.ID); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("account %s: %w", r.ID, err)
+	}
+	if a.root, err = ensureRootCredentials(ctx, st, s.box); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("account %s: %w", r.ID, err)
+	}
+	s.accountsMu.Lock()
+	s.accounts = append(s.accounts, a)
+	s.accountsMu.Unlock()
+	return a, nil
+}
+
+// recordAccounts writes the further accounts served to settingAccounts.
+func (s *Server) recordAccounts(ctx context.Context) error {
+	s.accountsMu.Lock()
+	records := make([]accountRecord, 0, len(s.accounts))
+	for _, a := range s.accounts {
+		records = append(records, accountRecord{ID: a.id, Name: a.name, Organization: a.org})
+	}
+	s.accountsMu.Unlock()
+	b, err := json.Marshal(records)
 	if err != nil {
 		return fmt.Errorf("record accounts: %w", err)
 	}
@@ -257,8 +318,26 @@ func (s *Server) openAccounts(ctx context.Context) error {
 	return nil
 }
 
+// readAccountRecords reads settingAccounts (none when it is not set).
+func readAccountRecords(ctx context.Context, st store.Store) ([]accountRecord, error) {
+	var records []accountRecord
+	b, err := st.GetSetting(ctx, settingAccounts)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read accounts: %w", err)
+	}
+	if err := json.Unmarshal(b, &records); err != nil {
+		return nil, fmt.Errorf("decode accounts: %w", err)
+	}
+	return records, nil
+}
+
 // closeAccounts closes the further accounts' stores.
 func (s *Server) closeAccounts() {
+	s.accountsMu.Lock()
+	defer s.accountsMu.Unlock()
 	for _, a := range s.accounts {
 		a.st.Close()
 	}
@@ -266,11 +345,14 @@ func (s *Server) closeAccounts() {
 }
 
 // Accounts returns every account the server serves with its root credentials: the
-// first account, then the further ones in the config's order.
+// first account, then the further ones: the config's in its order, then those
+// Organizations created, in the order they were created.
 func (s *Server) Accounts() []AccountInfo {
 	out := []AccountInfo{{ID: s.cfg.AccountID, First: true, Root: s.root}}
+	s.accountsMu.Lock()
+	defer s.accountsMu.Unlock()
 	for _, a := range s.accounts {
-		out = append(out, AccountInfo{ID: a.id, Name: a.name, Root: a.root})
+		out = append(out, AccountInfo{ID: a.id, Name: a.name, Root: a.root, Organization: a.org})
 	}
 	return out
 }
@@ -283,6 +365,19 @@ type accountServices struct {
 	iam   *iam.Service
 	sm    gateway.JSONHandler
 	s3    *s3.Service
+}
+
+// serveAccount builds the services of the further account a and starts serving
+// them: its keys authenticate, and the gateway routes its callers to them.
+func (s *Server) serveAccount(a *account) error {
+	as, err := s.newAccountServices(a, authz.New(a.st), s.stsCfg)
+	if err != nil {
+		return err
+	}
+	meta, _ := a.st.(store.S3Store) // newAccountS3 checked it
+	s.authn.Add(as.authn)
+	s.reg.add(a.id, as, meta)
+	return nil
 }
 
 // newAccountServices builds the authenticator, authorizer, STS, IAM, Secrets
@@ -316,14 +411,76 @@ func (s *Server) newAccountServices(a *account, z *authz.Authorizer, stsCfg sts.
 	return as, nil
 }
 
+// accountSet is one snapshot of the services of every account served, by
+// account id, the first's included. It is never changed: registry.add replaces
+// it whole.
+type accountSet struct {
+	iam, sts map[string]gateway.QueryService
+	sm       map[string]gateway.JSONHandler
+	authz    map[string]*authz.Authorizer
+	s3       *accountS3
+}
+
+// registry holds the accounts served; accounts are added while the server
+// serves (Organizations' CreateAccount), so the hot path reads an immutable
+// snapshot through an atomic pointer, without a lock.
+type registry struct {
+	first string
+	cur   atomic.Pointer[accountSet]
+	mu    sync.Mutex // serializes add
+}
+
+// newRegistry returns a registry serving the first account alone.
+func newRegistry(first string, z *authz.Authorizer, iamSvc, stsSvc gateway.QueryService, sm gateway.JSONHandler, s3s *accountS3) *registry {
+	r := &registry{first: first}
+	s3s.authz = map[string]*authz.Authorizer{first: z}
+	r.cur.Store(&accountSet{
+		iam: map[string]gateway.QueryService{first: iamSvc}, sts: map[string]gateway.QueryService{first: stsSvc},
+		sm: map[string]gateway.JSONHandler{first: sm}, authz: map[string]*authz.Authorizer{first: z}, s3: s3s,
+	})
+	return r
+}
+
+// load returns the current snapshot.
+func (r *registry) load() *accountSet { return r.cur.Load() }
+
+// has reports whether account id is served.
+func (r *registry) has(id string) bool {
+	_, ok := r.load().iam[id]
+	return ok
+}
+
+// authorizer returns the Authorizer of account id, if it is served
+// (sts.Config.CallerAuthorizer).
+func (r *registry) authorizer(id string) (*authz.Authorizer, bool) {
+	z, ok := r.load().authz[id]
+	return z, ok
+}
+
+// add starts serving account id with the services as, its store meta holding
+// its buckets.
+func (r *registry) add(id string, as *accountServices, meta store.S3Store) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.load()
+	n := &accountSet{iam: maps.Clone(old.iam), sts: maps.Clone(old.sts), sm: maps.Clone(old.sm), authz: maps.Clone(old.authz)}
+	n.iam[id], n.sts[id], n.sm[id], n.authz[id] = as.iam, as.sts, as.sm, as.authz
+	s3s := *old.s3 // shares the locks and the owner cache
+	s3s.by, s3s.stores, s3s.authz = maps.Clone(old.s3.by), maps.Clone(old.s3.stores), maps.Clone(old.s3.authz)
+	s3s.order = append(slices.Clone(old.s3.order), id)
+	s3s.by[id], s3s.stores[id], s3s.authz[id] = as.s3, meta, as.authz
+	n.s3 = &s3s
+	r.cur.Store(n)
+}
+
 // byAccount picks the service of the caller's account: the first account's for an
-// unsigned call, InvalidClientTokenId for an account not served (authn refuses
-// those before, so this is a guard).
-func byAccount[T any](by map[string]T, first T, caller *authn.Principal) (T, error) {
-	if caller == nil {
+// unsigned call or a caller of the first account, InvalidClientTokenId for an
+// account not served (authn refuses those before, so this is a guard).
+func byAccount[T any](r *registry, pick func(*accountSet) map[string]T, first T, caller *authn.Principal) (T, error) {
+	if caller == nil || caller.Account == r.first {
 		return first, nil
 	}
-	if svc, ok := by[caller.Account]; ok {
+	if svc, ok := pick(r.load())[caller.Account]; ok {
 		return svc, nil
 	}
 	var zero T
@@ -333,7 +490,8 @@ func byAccount[T any](by map[string]T, first T, caller *authn.Principal) (T, err
 // accountQuery is a Query service (IAM) that acts in the caller's account.
 type accountQuery struct {
 	first gateway.QueryService
-	by    map[string]gateway.QueryService // every account's, the first's included
+	reg   *registry
+	pick  func(*accountSet) map[string]gateway.QueryService // every account's, the first's included
 }
 
 // Namespace implements gateway.QueryService.
@@ -342,9 +500,18 @@ func (q accountQuery) Namespace() string { return q.first.Namespace() }
 // Unsigned implements gateway.QueryService.
 func (q accountQuery) Unsigned(action string) bool { return q.first.Unsigned(action) }
 
+// Serves implements gateway.ActionSet as the first account's service does.
+func (q accountQuery) Serves(action string) bool { return serves(q.first, action) }
+
+// serves reports whether svc, if a gateway.ActionSet, serves action.
+func serves(svc any, action string) bool {
+	set, ok := svc.(gateway.ActionSet)
+	return ok && set.Serves(action)
+}
+
 // Serve implements gateway.QueryService.
 func (q accountQuery) Serve(ctx context.Context, call *gateway.Call) (any, error) {
-	svc, err := byAccount(q.by, q.first, call.Caller)
+	svc, err := byAccount(q.reg, q.pick, q.first, call.Caller)
 	if err != nil {
 		return nil, err
 	}
@@ -358,9 +525,13 @@ type accountSTS struct{ accountQuery }
 
 // Serve implements gateway.QueryService.
 func (q accountSTS) Serve(ctx context.Context, call *gateway.Call) (any, error) {
+	by := q.pick(q.reg.load())
+	if len(by) == 1 { // the first account alone
+		return q.first.Serve(ctx, call)
+	}
 	switch call.Action {
 	case sts.ActionAssumeRole, sts.ActionAssumeRoleWithWebIdentity:
-		if svc, ok := q.by[arnAccount(call.Query.Get("RoleArn"))]; ok {
+		if svc, ok := by[arnAccount(call.Query.Get("RoleArn"))]; ok {
 			return svc.Serve(ctx, call)
 		}
 	}
@@ -380,16 +551,34 @@ func arnAccount(s string) string {
 // caller's account.
 type accountJSON struct {
 	first gateway.JSONHandler
-	by    map[string]gateway.JSONHandler
+	reg   *registry
 }
+
+func pickSM(a *accountSet) map[string]gateway.JSONHandler { return a.sm }
+
+// Serves implements gateway.ActionSet as the first account's service does.
+func (j accountJSON) Serves(action string) bool { return serves(j.first, action) }
 
 // ServeJSON implements gateway.JSONHandler.
 func (j accountJSON) ServeJSON(ctx context.Context, call *gateway.Call, body []byte) (any, error) {
-	h, err := byAccount(j.by, j.first, call.Caller)
+	h, err := byAccount(j.reg, pickSM, j.first, call.Caller)
 	if err != nil {
 		return nil, err
 	}
 	return h.ServeJSON(ctx, call, body)
+}
+
+// registryS3 serves S3 with the current snapshot's accountS3.
+type registryS3 struct{ reg *registry }
+
+// ServeHTTP implements http.Handler.
+func (h registryS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	set := h.reg.load()
+	if len(set.s3.order) == 1 { // the first account alone: no other owner to look up
+		s3Handler{set.s3.by[h.reg.first]}.ServeHTTP(w, r)
+		return
+	}
+	set.s3.ServeHTTP(w, r)
 }
 
 // firstAccountOnly serves a REST service (CloudFront) that only the first
@@ -420,7 +609,9 @@ type AccountInfo struct {
 	// First reports the first account (account_id), whose store holds the
 	// identity provider.
 	First bool
-	Root  RootCredentials
+	// Organization reports an account Organizations' CreateAccount made.
+	Organization bool
+	Root         RootCredentials
 }
 
 // ListAccounts reads the accounts of the data directory dataDir (or of the
@@ -443,13 +634,9 @@ func ListAccounts(ctx context.Context, dataDir, dsn string, getenv func(string) 
 	}
 	first.First = true
 	out := []AccountInfo{first}
-	var entries []AccountConfig
-	if b, err := st.GetSetting(ctx, settingAccounts); err == nil {
-		if err := json.Unmarshal(b, &entries); err != nil {
-			return nil, fmt.Errorf("decode accounts: %w", err)
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("read accounts: %w", err)
+	entries, err := readAccountRecords(ctx, st)
+	if err != nil {
+		return nil, err
 	}
 	for _, e := range entries {
 		ast, err := openExistingAccountStore(ctx, dataDir, dsn, e.ID)
@@ -464,7 +651,7 @@ func ListAccounts(ctx context.Context, dataDir, dsn string, getenv func(string) 
 		if a.ID != e.ID {
 			return nil, fmt.Errorf("account %s: its store belongs to account %s", e.ID, a.ID)
 		}
-		a.Name = e.Name
+		a.Name, a.Organization = e.Name, e.Organization
 		out = append(out, a)
 	}
 	return out, nil
@@ -548,19 +735,20 @@ const bucketOwnerTTL = time.Second
 // accountS3 is S3 over several accounts, with one global bucket namespace as on
 // AWS: each account's buckets are in its own store, served by its own service.
 // ListBuckets goes to the caller's account; a request naming a bucket to the
-// owner's service when the caller is of that account or anonymous (a bucket
-// policy decides), and is refused with AccessDenied for a signed caller of
-// another account (keyless evaluates no cross-account bucket access). CreateBucket
-// of a name another account owns is BucketAlreadyExists.
+// owner's service, which for a signed caller of another account decides with
+// both sides as AWS does (serveCrossAccount). CreateBucket of a name another
+// account owns is BucketAlreadyExists.
 type accountS3 struct {
 	first  string
 	by     map[string]*s3.Service
 	stores map[string]store.S3Store
-	order  []string // account ids, the first's first
+	authz  map[string]*authz.Authorizer // each account's, for its callers' side across accounts
+	order  []string                     // account ids, the first's first
 	now    func() time.Time
 
-	createMu sync.Mutex // one CreateBucket at a time, so two accounts cannot both take a name
-	mu       sync.Mutex
+	// Shared by every snapshot of the registry (registry.add copies the rest).
+	createMu *sync.Mutex // one CreateBucket at a time, so two accounts cannot both take a name
+	mu       *sync.Mutex // guards owners
 	owners   map[string]bucketOwner
 }
 
@@ -611,9 +799,8 @@ func (h *accountS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."))
 	case c.Caller == nil:
 		s3Handler{h.by[owner]}.ServeHTTP(w, r)
-	default:
-		s3.WriteError(w, c.RequestID, awsapi.AccessDenied(fmt.Sprintf(
-			"User: %s is not authorized to access bucket %s of account %s: keyless serves no S3 access across accounts", c.Caller.ARN, bucket, owner)))
+	default: // a signed caller of another account: both sides decide, as on AWS (s3.go)
+		serveCrossAccount(w, r, c, h.by[owner], owner, h.authz[caller])
 	}
 }
 

@@ -273,7 +273,7 @@ func TestAccountsS3(t *testing.T) {
 	}
 	_, err = a.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("b-site"), Key: aws.String("index.html")})
 	var ae smithy.APIError
-	want := "User: arn:aws:iam::000000000000:root is not authorized to access bucket b-site of account 222222222222"
+	want := "User: arn:aws:iam::000000000000:root is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::b-site/index.html because no resource-based policy allows"
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" || !strings.HasPrefix(ae.ErrorMessage(), want) {
 		t.Errorf("GetObject of B's bucket as A: %v, want AccessDenied %s", err, want)
 	}

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
@@ -18,6 +20,7 @@ import (
 	"github.com/keyless-dev/keyless/iam"
 	"github.com/keyless-dev/keyless/issuer"
 	"github.com/keyless-dev/keyless/oidc"
+	"github.com/keyless-dev/keyless/organizations"
 	"github.com/keyless-dev/keyless/s3"
 	"github.com/keyless-dev/keyless/secretsmanager"
 	"github.com/keyless-dev/keyless/session"
@@ -61,25 +64,19 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 		return nil, err
 	}
 	authenticator := authn.NewAuthenticator(s.st, s.box, keyring, authn.RootCredentials(s.root), s.cfg.AccountID, s.now)
+	s.authn = authenticator
 	authorizer := authz.New(s.st)
 	sigv4 := awsapi.NewVerifier(authenticator)
 	sigv4.Now = s.now
-	// Every account's authorizer, for AssumeRole across accounts (accounts.go).
-	authorizers := map[string]*authz.Authorizer{s.cfg.AccountID: authorizer}
-	for _, a := range s.accounts {
-		authorizers[a.id] = authz.New(a.st)
-	}
 	stsCfg := sts.Config{
 		Store: s.st, Verifier: verifier, Sealer: session.NewSealer(keyring, rand.Reader), Authorizer: authorizer,
 		Audit: s.audit, Account: s.cfg.AccountID, Now: s.now, Rand: rand.Reader, Logger: s.log,
 		Exchanges: s.metrics.m,
 	}
-	if len(s.accounts) > 0 {
-		stsCfg.CallerAuthorizer = func(account string) (*authz.Authorizer, bool) {
-			z, ok := authorizers[account]
-			return z, ok
-		}
-	}
+	// Every account's authorizer, for AssumeRole across accounts (accounts.go);
+	// s.reg is set below, before any call.
+	stsCfg.CallerAuthorizer = func(account string) (*authz.Authorizer, bool) { return s.reg.authorizer(account) }
+	s.stsCfg = stsCfg
 	stsSvc := sts.New(stsCfg)
 	s.closers = append(s.closers, stsSvc.Close)
 	iamSvc := iam.New(iam.Config{
@@ -107,37 +104,33 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 	if err != nil {
 		return nil, err
 	}
-	services := map[string]gateway.QueryService{"iam": iamSvc, "sts": stsSvc}
-	var cfHandler, s3H http.Handler = cf, s3Handler{s3Svc}
-	if len(s.accounts) > 0 {
-		// Several accounts (accounts.go): IAM, STS, Secrets Manager and S3 in
-		// each, picked per call; CloudFront the first account's alone.
-		iams := map[string]gateway.QueryService{s.cfg.AccountID: iamSvc}
-		stss := map[string]gateway.QueryService{s.cfg.AccountID: stsSvc}
-		sms := map[string]gateway.JSONHandler{s.cfg.AccountID: sm.Handler}
-		firstMeta, _ := s.st.(store.S3Store) // newS3 checked it
-		s3s := &accountS3{first: s.cfg.AccountID, by: map[string]*s3.Service{s.cfg.AccountID: s3Svc},
-			stores: map[string]store.S3Store{s.cfg.AccountID: firstMeta}, order: []string{s.cfg.AccountID},
-			now: s.now, owners: map[string]bucketOwner{}}
-		others := make([]*authn.Authenticator, 0, len(s.accounts))
-		for _, a := range s.accounts {
-			as, err := s.newAccountServices(a, authorizers[a.id], stsCfg)
-			if err != nil {
-				return nil, err
-			}
-			iams[a.id], stss[a.id], sms[a.id], s3s.by[a.id] = as.iam, as.sts, as.sm, as.s3
-			s3s.stores[a.id], _ = a.st.(store.S3Store) // newAccountS3 checked it
-			s3s.order = append(s3s.order, a.id)
-			others = append(others, as.authn)
+	// Several accounts (accounts.go): IAM, STS, Secrets Manager and S3 in each,
+	// picked per call from the registry, to which Organizations' CreateAccount
+	// adds accounts while serving; CloudFront the first account's alone.
+	firstMeta, _ := s.st.(store.S3Store) // newS3 checked it
+	s.reg = newRegistry(s.cfg.AccountID, authorizer, iamSvc, stsSvc, sm.Handler, &accountS3{
+		first: s.cfg.AccountID, by: map[string]*s3.Service{s.cfg.AccountID: s3Svc},
+		stores: map[string]store.S3Store{s.cfg.AccountID: firstMeta}, order: []string{s.cfg.AccountID},
+		now: s.now, createMu: &sync.Mutex{}, mu: &sync.Mutex{}, owners: map[string]bucketOwner{}})
+	s.accountsMu.Lock()
+	further := slices.Clone(s.accounts)
+	s.accountsMu.Unlock()
+	for _, a := range further {
+		if err := s.serveAccount(a); err != nil {
+			return nil, err
 		}
-		authenticator.Join(others...)
-		services["iam"] = accountQuery{first: iamSvc, by: iams}
-		services["sts"] = accountSTS{accountQuery{first: stsSvc, by: stss}}
-		sm = &gateway.JSONService{TargetPrefix: sm.TargetPrefix, ContentType: sm.ContentType, Handler: accountJSON{first: sm.Handler, by: sms}}
-		cfHandler = firstAccountOnly{h: cf, service: "CloudFront", account: s.cfg.AccountID, writeError: func(w http.ResponseWriter, id string, err error) {
-			awsapi.WriteQueryError(w, cloudfront.Namespace, id, err)
-		}}
-		s3H = s3s
+	}
+	services := map[string]gateway.QueryService{
+		"iam": accountQuery{first: iamSvc, reg: s.reg, pick: func(a *accountSet) map[string]gateway.QueryService { return a.iam }},
+		"sts": accountSTS{accountQuery{first: stsSvc, reg: s.reg, pick: func(a *accountSet) map[string]gateway.QueryService { return a.sts }}},
+	}
+	sm = &gateway.JSONService{TargetPrefix: sm.TargetPrefix, ContentType: sm.ContentType, Handler: accountJSON{first: sm.Handler, reg: s.reg}}
+	var cfHandler, s3H http.Handler = firstAccountOnly{h: cf, service: "CloudFront", account: s.cfg.AccountID, writeError: func(w http.ResponseWriter, id string, err error) {
+		awsapi.WriteQueryError(w, cloudfront.Namespace, id, err)
+	}}, registryS3{s.reg}
+	orgSvc, err := s.newOrganizations(ctx, authorizer) // organizations.go
+	if err != nil {
+		return nil, err
 	}
 	return gateway.New(gateway.Config{
 		Services: services,
@@ -155,7 +148,9 @@ func (s *Server) awsServices(ctx context.Context, jwksMaxAge time.Duration, fall
 		},
 		// Secrets Manager (JSON 1.1): signed for secretsmanager, the operation
 		// in X-Amz-Target.
-		JSON:           map[string]*gateway.JSONService{secretsmanager.SigningName: sm},
+		// Organizations (JSON 1.1): one service for every account, over the
+		// first account's store (organizations.go).
+		JSON:           map[string]*gateway.JSONService{secretsmanager.SigningName: sm, organizations.SigningName: orgSvc},
 		Fallback:       fallback,
 		Verifier:       sigv4,
 		Authenticator:  authenticator,

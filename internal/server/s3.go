@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,6 +150,34 @@ func identifyS3(ctx context.Context) s3.Identity {
 	return s3.Identity{Caller: id.Caller, SourceIP: id.SourceIP}
 }
 
+// crossAccountKey is the context key of a crossAccountS3.
+type crossAccountKey struct{}
+
+// crossAccountS3 marks a request that a signed caller of another account makes
+// to a bucket (serveCrossAccount): caller evaluates the caller's side, over the
+// caller's account's store, and owner is the bucket's account.
+type crossAccountS3 struct {
+	caller *authz.Authorizer
+	owner  string
+}
+
+// serveCrossAccount serves, with the bucket owner's S3 service ownerSvc, a
+// request of a signed caller of another account to a bucket of owner, as AWS
+// does across accounts: the bucket policy must allow the caller (its ARN, its
+// role's ARN for a role session, or its account) and the caller's own identity
+// policies (callerAuthz, the authorizer of the caller's account), bounded by
+// its session policies and permissions boundary, must allow the action too; an
+// explicit Deny on either side refuses. Objects it writes are the bucket
+// owner's, as with BucketOwnerEnforced.
+func serveCrossAccount(w http.ResponseWriter, r *http.Request, c *gateway.Call, ownerSvc *s3.Service, owner string, callerAuthz *authz.Authorizer) {
+	if ownerSvc == nil || callerAuthz == nil {
+		s3.WriteError(w, c.RequestID, fmt.Errorf("s3: serve a request of account %s to a bucket of account %s: no such local account", c.Caller.Account, owner))
+		return
+	}
+	ctx := context.WithValue(r.Context(), crossAccountKey{}, crossAccountS3{caller: callerAuthz, owner: owner})
+	s3Handler{ownerSvc}.ServeHTTP(w, r.WithContext(ctx))
+}
+
 // s3Authorizer authorizes S3 calls as IAM's and CloudFront's: the caller's
 // identity policies, session policies and permissions boundary, with the
 // request's S3 condition keys and the global ones of the gateway's call
@@ -156,7 +185,17 @@ func identifyS3(ctx context.Context) s3.Identity {
 // the bucket's policy, which alone decides for an anonymous caller. As in S3,
 // the account's root user may always read, replace and delete a bucket's
 // policy, whatever it denies, so that a policy cannot lock the owner out.
+//
+// A request of a signed caller of another account (serveCrossAccount) is
+// decided across accounts: with the caller's account's authorizer, the bucket
+// policy as the resource policy and the bucket's account as the resource
+// account, so that both sides must allow it and the root user of the caller's
+// account gets only what the bucket policy grants. A bucket's policy is its
+// owner's alone to read, replace or delete, as on AWS.
 type s3Authorizer struct{ z *authz.Authorizer }
+
+// bucketPolicyActions are the actions on a bucket's policy itself.
+var bucketPolicyActions = []string{"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"}
 
 // Authorize implements s3.Authorizer.
 func (a s3Authorizer) Authorize(ctx context.Context, action, resource string, conditions map[string][]string, bucketPolicy string) error {
@@ -164,18 +203,28 @@ func (a s3Authorizer) Authorize(ctx context.Context, action, resource string, co
 	if c == nil {
 		return fmt.Errorf("authorize %s: no call in the request context", action)
 	}
-	if c.Caller != nil && c.Caller.Kind == authn.Root {
-		switch action {
-		case "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy":
-			bucketPolicy = ""
-		}
-	}
-	res, err := a.z.Authorize(ctx, authz.Request{
+	z, req := a.z, authz.Request{
 		Caller: c.Caller, Action: action, Resource: resource,
 		SourceIP: c.SourceIP, Time: c.Time, Secure: c.Secure,
 		Context:        policy.ContextFrom(conditions),
 		ResourcePolicy: bucketPolicy,
-	})
+	}
+	cross, isCross := ctx.Value(crossAccountKey{}).(crossAccountS3)
+	isCross = isCross && c.Caller != nil && c.Caller.Account != cross.owner
+	switch {
+	case isCross && slices.Contains(bucketPolicyActions, action):
+		// AWS: the caller must "belong to the bucket owner's account"; the text is ours.
+		return &s3.Denial{
+			Message: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because only the bucket owner's account may read or change a bucket's policy",
+				c.Caller.ARN, action, resource),
+			Reason: "only the bucket owner's account " + cross.owner + " may read or change a bucket's policy",
+		}
+	case isCross:
+		z, req.ResourceAccount = cross.caller, cross.owner
+	case c.Caller != nil && c.Caller.Kind == authn.Root && slices.Contains(bucketPolicyActions, action):
+		req.ResourcePolicy = ""
+	}
+	res, err := z.Authorize(ctx, req)
 	if err != nil {
 		return fmt.Errorf("authorize %s: %w", action, err)
 	}
@@ -192,6 +241,10 @@ func (a s3Authorizer) Authorize(ctx context.Context, action, resource string, co
 		return d
 	}
 	d := &s3.Denial{Message: authz.DeniedMessage(c.Caller, action, resource, res), Reason: string(res.Explain.Reason)}
+	if isCross {
+		// Name the side and account that refused: the explanation's first line.
+		d.Reason, _, _ = strings.Cut(res.Explain.String(), "\n")
+	}
 	d.Statement, d.Condition = authz.Deciding(res)
 	return d
 }

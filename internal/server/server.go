@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
+	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/bitbucket"
 	"github.com/keyless-dev/keyless/edge"
 	"github.com/keyless-dev/keyless/issuer"
@@ -37,6 +38,7 @@ import (
 	"github.com/keyless-dev/keyless/store"
 	"github.com/keyless-dev/keyless/store/postgres"
 	"github.com/keyless-dev/keyless/store/sqlite"
+	"github.com/keyless-dev/keyless/sts"
 
 	"github.com/keyless-dev/keyless/atomicfile"
 )
@@ -94,8 +96,18 @@ type Server struct {
 	// bitbucketToken authorizes the Bitbucket variables API (bitbucket.TokenEnv).
 	bitbucketToken string
 
-	// accounts are the further local accounts (accounts.go), open.
-	accounts []*account
+	// accounts are the further local accounts (accounts.go), open; guarded by
+	// accountsMu, as Organizations' CreateAccount adds to them while serving.
+	accounts   []*account
+	accountsMu sync.Mutex
+	// reg is what the gateway serves in each account (accounts.go); authn
+	// resolves every account's keys; stsCfg is the first account's STS
+	// configuration, the base of a further account's.
+	reg    *registry
+	authn  *authn.Authenticator
+	stsCfg sts.Config
+	// orgs serves Organizations (organizations.go).
+	orgs *orgServer
 
 	ops operations // what signals act on: reload.go, keywatch.go
 
@@ -410,6 +422,7 @@ func (s *Server) Env() [][2]string {
 		// S3 path style; virtual hosts are BUCKET.s3.localhost at the same port.
 		{"AWS_ENDPOINT_URL_S3", s.endpoint},
 		{"AWS_ENDPOINT_URL_SECRETS_MANAGER", s.endpoint},
+		{"AWS_ENDPOINT_URL_ORGANIZATIONS", s.endpoint},
 	}
 }
 

@@ -90,7 +90,7 @@ func Template(st *provision.State) ([]byte, error) {
 			// drop them: an empty CommaDelimitedList is one empty thumbprint,
 			// which IAM refuses, and leaving ThumbprintList out would take
 			// Fn::If, which keyless's reader does not evaluate.
-			param := id + "Thumbprints"
+			param := thumbprintsParameter(id)
 			desc := "SHA-1 thumbprints (40 hex characters, comma-separated, at least one) of the certificate of https://" + p.URL + "; to trust the issuer by its certificate authority alone, remove the thumbprints from the keyless config and render again"
 			params.add(param, mapping().
 				add("Type", str("CommaDelimitedList")).
