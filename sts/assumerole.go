@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,8 +52,14 @@ const msgDuplicateTags = "Duplicate tag keys found. Please note that Tag keys ar
 //
 // A caller that is itself a role session is role chaining: DurationSeconds
 // above one hour is refused, the new session is marked Chained, and the
-// caller's transitive tags and source identity carry over. The root user
-// cannot assume roles (as on AWS).
+// caller's transitive tags and source identity carry over, across accounts
+// too. As on AWS, carried tags need sts:TagSession and a carried source
+// identity sts:SetSourceIdentity exactly as ones passed in the request do, and
+// the carried source identity is the request's sts:SourceIdentity; a request
+// may not change the source identity (AccessDenied for
+// sts:SetSourceIdentity) nor pass a tag whose key is a carried transitive
+// tag's. A refusal of sts:TagSession or sts:SetSourceIdentity names that
+// action, as AWS's does. The root user cannot assume roles (as on AWS).
 func (s *Service) AssumeRole(ctx context.Context, req AssumeRoleRequest, meta Meta) (*AssumeRoleResult, error) {
 	now := s.cfg.Now()
 	ev := audit.Event{
@@ -113,9 +120,12 @@ func (s *Service) assumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 	sourceID := req.SourceIdentity
 	if parent != nil && parent.SourceIdentity != "" {
 		if sourceID != "" && sourceID != parent.SourceIdentity {
-			// Our choice of code and text: AWS documents that a source identity
-			// cannot be changed but not the error.
-			return nil, awsapi.InvalidParameterValue("The source identity " + parent.SourceIdentity + " of the calling session cannot be changed.")
+			// AWS documents that such a request "will be denied"; it does not
+			// document the text, so we answer its refusal of the action.
+			ev.Decision = audit.Denied
+			ev.Reason = actSetSourceIdentity + ": the calling session's source identity " + strconv.Quote(parent.SourceIdentity) +
+				" cannot be changed to " + strconv.Quote(sourceID)
+			return nil, notAuthorized(caller.ARN, actSetSourceIdentity, req.RoleARN)
 		}
 		sourceID = parent.SourceIdentity
 	}
@@ -126,8 +136,10 @@ func (s *Service) assumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 	if req.ExternalID != "" {
 		reqCtx.Set("sts:ExternalId", req.ExternalID)
 	}
-	if req.SourceIdentity != "" {
-		reqCtx.Set("sts:SourceIdentity", req.SourceIdentity)
+	if sourceID != "" {
+		// A carried source identity is in the request too (AWS: "both the
+		// aws:SourceIdentity and sts:SourceIdentity keys are present").
+		reqCtx.Set("sts:SourceIdentity", sourceID)
 	}
 	addRequestTags(reqCtx, req.Tags, req.TransitiveTagKeys)
 	trustCtx := callerContext(caller, now, meta)
@@ -135,11 +147,13 @@ func (s *Service) assumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 		trustCtx[k] = v
 	}
 
+	// Tags and a source identity carried from the calling session need the
+	// permission as much as ones passed in the request (as on AWS).
 	actions := []string{actAssumeRole}
-	if len(req.Tags) > 0 {
+	if len(tags) > 0 {
 		actions = append(actions, actTagSession)
 	}
-	if req.SourceIdentity != "" {
+	if sourceID != "" {
 		actions = append(actions, actSetSourceIdentity)
 	}
 	for _, action := range actions {
@@ -153,7 +167,10 @@ func (s *Service) assumeRole(ctx context.Context, req AssumeRoleRequest, meta Me
 			return nil, err
 		}
 		if !ok {
-			return nil, denied
+			if action == actAssumeRole {
+				return nil, denied
+			}
+			return nil, notAuthorized(caller.ARN, action, req.RoleARN)
 		}
 	}
 
@@ -269,6 +286,13 @@ func (s *Service) authorizeCrossAccount(ctx context.Context, trustDoc, roleARN, 
 	}
 	denial(ev, action+" (across accounts)", res)
 	return false, nil
+}
+
+// notAuthorized is AWS's AccessDenied text for AssumeRole when the action it
+// refuses is another than sts:AssumeRole (sts:TagSession,
+// sts:SetSourceIdentity): AWS names the refused action.
+func notAuthorized(caller, action, role string) *awsapi.Error {
+	return awsapi.AccessDenied("User: " + caller + " is not authorized to perform: " + action + " on resource: " + role)
 }
 
 // namesDirectly reports whether an Allow statement of the trust policy that
