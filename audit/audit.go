@@ -53,6 +53,10 @@ type Event struct {
 	// Failed is the condition that decided a denial, traced, so that keyless
 	// audit explains it as keyless explain does (see denial.go); nil otherwise.
 	Failed *FailedCondition
+	// Claims are a web identity token's claims as STS read them, a JSON object
+	// (iss, sub, aud and the provider's own), never the token or its signature;
+	// nil otherwise.
+	Claims json.RawMessage
 }
 
 // maxBatch is the most events the writer stores in one transaction. It is
@@ -255,7 +259,8 @@ func (r *Recorder) Record(e Event) {
 		Condition string           `json:"condition,omitempty"`
 		Reason    string           `json:"reason,omitempty"`
 		Failed    *FailedCondition `json:"failed,omitempty"`
-	}{e.Service, e.SourceIP, e.ErrorCode, e.Statement, e.Condition, e.Reason, e.Failed})
+		Claims    json.RawMessage  `json:"claims,omitempty"`
+	}{e.Service, e.SourceIP, e.ErrorCode, e.Statement, e.Condition, e.Reason, e.Failed, e.Claims})
 	r.ch <- store.AuditEvent{ID: newID(e.Time), Time: e.Time.UTC(), RequestID: e.RequestID, Action: e.Action, Caller: e.Caller, Role: e.Role, Decision: e.Decision, Repository: e.Repository, Detail: detail}
 }
 

@@ -37,12 +37,13 @@ func Decode(e store.AuditEvent) (Stored, error) {
 		Condition string           `json:"condition"`
 		Reason    string           `json:"reason"`
 		Failed    *FailedCondition `json:"failed"`
+		Claims    json.RawMessage  `json:"claims"`
 	}
 	if err := json.Unmarshal(e.Detail, &d); err != nil {
 		return s, fmt.Errorf("audit: event %s: detail: %w", e.ID, err)
 	}
 	s.Service, s.SourceIP, s.ErrorCode = d.Service, d.SourceIP, d.ErrorCode
-	s.Statement, s.Condition, s.Reason, s.Failed = d.Statement, d.Condition, d.Reason, d.Failed
+	s.Statement, s.Condition, s.Reason, s.Failed, s.Claims = d.Statement, d.Condition, d.Reason, d.Failed, d.Claims
 	return s, nil
 }
 

@@ -1,10 +1,14 @@
 package sts
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
@@ -81,6 +85,7 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 	}
 	ev.Caller = tok.Issuer + " " + tok.Subject
 	ev.Repository = tokenRepository(tok)
+	ev.Claims = auditClaims(req.WebIdentityToken, tok)
 
 	role, found, err := s.findRole(ctx, req.RoleARN)
 	if err != nil {
@@ -175,4 +180,46 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 // message is our choice (AWS's text is not documented).
 func invalidTokenClaim(msg string) *awsapi.Error {
 	return awsapi.NewError(oidc.CodeInvalidIdentityToken, http.StatusBadRequest, msg)
+}
+
+// unauditedClaims are claims an audit event leaves out: hashes that bind the
+// token to other secrets (an access token, a code) and the nonce.
+var unauditedClaims = []string{"at_hash", "c_hash", "s_hash", "nonce"}
+
+// auditClaims are the claims of the verified token raw that its audit event
+// keeps, as a JSON object (iss, sub, aud and the provider's own claims), so
+// that the console shows what the token said: never the token itself nor its
+// signature. On the hot path it is the token's claims segment as it was
+// verified, decoded from base64 and not parsed again; only a token that may
+// carry an unaudited claim (or escapes in names) is decoded and re-encoded.
+func auditClaims(raw string, tok *oidc.Token) json.RawMessage {
+	_, rest, ok := strings.Cut(strings.TrimSpace(raw), ".")
+	seg, _, ok2 := strings.Cut(rest, ".")
+	if ok && ok2 {
+		if b, err := base64.RawURLEncoding.DecodeString(seg); err == nil && !mayHoldUnaudited(b) {
+			return b
+		}
+	}
+	m := tok.Claims()
+	for _, k := range unauditedClaims {
+		delete(m, k)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// mayHoldUnaudited reports whether a claims object may name an unaudited claim.
+func mayHoldUnaudited(b []byte) bool {
+	if bytes.Contains(b, []byte(`\u`)) {
+		return true
+	}
+	for _, k := range unauditedClaims {
+		if bytes.Contains(b, []byte(`"`+k+`"`)) {
+			return true
+		}
+	}
+	return false
 }

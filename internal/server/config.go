@@ -48,7 +48,18 @@ type Config struct {
 	CloudFront CloudFrontConfig `json:"cloudfront"`
 	// Audit configures the retention of audit events.
 	Audit AuditConfig `json:"audit"`
+	// Console configures the web console at /console/.
+	Console ConsoleConfig `json:"console"`
 }
+
+// ConsoleConfig configures the web console.
+type ConsoleConfig struct {
+	// SessionTTL is how long a console sign-in lasts (default 15m, at most 12h).
+	SessionTTL issuer.Duration `json:"session_ttl,omitempty"`
+}
+
+// maxConsoleSessionTTL bounds console.session_ttl.
+const maxConsoleSessionTTL = 12 * time.Hour
 
 // AuditConfig bounds the audit events kept; by default every event is kept.
 // The server prunes in the background, in batches (audit.StartRetention).

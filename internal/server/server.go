@@ -318,6 +318,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 	s.watchState()
+	if err := s.mountConsole(mux); err != nil { // console.go
+		return nil, err
+	}
 	mux.Handle("POST /{$}", gw.Query())
 	mux.Handle("GET /{$}", gw.Query())
 	mux.Handle(edge.PathPrefix, s.edge) // sites for clients that cannot resolve *.localhost
