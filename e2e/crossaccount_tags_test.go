@@ -52,10 +52,7 @@ func TestCrossAccountChainSessionTags(t *testing.T) {
 	iamB := iam.NewFromConfig(accountConfig(t, data, endpoint, accountB))
 	iamC := iam.NewFromConfig(accountConfig(t, data, endpoint, accountC))
 
-	doc := func(stmts ...map[string]any) string {
-		b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
-		return string(b)
-	}
+	doc := policyDoc
 	allSTS := []string{"sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"}
 	trustBy := func(principal string, actions []string, cond map[string]any) string {
 		st := map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": actions}
@@ -65,17 +62,7 @@ func TestCrossAccountChainSessionTags(t *testing.T) {
 		return doc(st)
 	}
 	mkRole := func(client *iam.Client, account, name, trust, policy string) string {
-		t.Helper()
-		r, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
-		if err != nil {
-			t.Fatalf("CreateRole %s in %s: %v", name, account, err)
-		}
-		if policy != "" {
-			if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("inline"), PolicyDocument: aws.String(policy)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return aws.ToString(r.Role.Arn)
+		return createRoleIn(ctx, t, client, account, name, trust, policy)
 	}
 
 	// A: the token's provider; hub takes the token's tags (sts:TagSession) and

@@ -63,10 +63,7 @@ func TestCrossAccountChain(t *testing.T) {
 	iamB, iamC := iam.NewFromConfig(cfgB), iam.NewFromConfig(cfgC)
 	s3B := s3.NewFromConfig(cfgB, func(o *s3.Options) { o.UsePathStyle = true })
 
-	doc := func(stmts ...map[string]any) string {
-		b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
-		return string(b)
-	}
+	doc := policyDoc
 	assumeBy := func(principal string, cond map[string]any) string {
 		st := map[string]any{"Effect": "Allow", "Principal": map[string]any{"AWS": principal}, "Action": "sts:AssumeRole"}
 		if cond != nil {
@@ -75,17 +72,7 @@ func TestCrossAccountChain(t *testing.T) {
 		return doc(st)
 	}
 	mkRole := func(client *iam.Client, account, name, trust, policy string) string {
-		t.Helper()
-		r, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
-		if err != nil {
-			t.Fatalf("CreateRole %s in %s: %v", name, account, err)
-		}
-		if policy != "" {
-			if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("inline"), PolicyDocument: aws.String(policy)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return aws.ToString(r.Role.Arn)
+		return createRoleIn(ctx, t, client, account, name, trust, policy)
 	}
 
 	// A: the token's provider; hub may sts:AssumeRole on B's and C's roles,
@@ -315,4 +302,26 @@ func TestCrossAccountChain(t *testing.T) {
 func isDenied(err error, want string) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied" && strings.HasPrefix(ae.ErrorMessage(), want)
+}
+
+// policyDoc is an IAM policy document (2012-10-17) of statements.
+func policyDoc(stmts ...map[string]any) string {
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
+	return string(b)
+}
+
+// createRoleIn creates role name in account through client, with the trust
+// policy trust and, unless empty, the inline policy policy, and returns its ARN.
+func createRoleIn(ctx context.Context, t *testing.T, client *iam.Client, account, name, trust, policy string) string {
+	t.Helper()
+	r, err := client.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trust)})
+	if err != nil {
+		t.Fatalf("CreateRole %s in %s: %v", name, account, err)
+	}
+	if policy != "" {
+		if _, err := client.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String("inline"), PolicyDocument: aws.String(policy)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return aws.ToString(r.Role.Arn)
 }

@@ -1,12 +1,7 @@
 package organizations
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"reflect"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -35,70 +30,12 @@ const (
 	maxNextToken   = 100000
 )
 
+// requestDecoder decodes the JSON 1.1 request bodies (awsapi.JSONRequestDecoder).
+var requestDecoder = awsapi.JSONRequestDecoder{Example: `{"AccountId":"111122223333"}`}
+
 // decodeRequest decodes the JSON 1.1 body of a request into v, a pointer to
-// one of the *Input structs. An empty body is an empty object. Anything but
-// one JSON object, or a member of the wrong JSON type, is a
-// SerializationException that names what was wrong; members the struct does
-// not know are ignored, as AWS ignores members newer clients send.
-func decodeRequest(body []byte, v any) error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil
-	}
-	if body[0] != '{' {
-		return errSerialization("The request body must be a JSON object, such as {\"AccountId\":\"111122223333\"}.")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errSerialization("The request body must hold one JSON object and nothing after it.")
-	}
-	return nil
-}
-
-// decodeError turns an encoding/json failure into a SerializationException.
-func decodeError(err error) *awsapi.Error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if field == "" {
-			field = "the request"
-		}
-		return errSerialization(fmt.Sprintf("The value of %s must be %s, not a JSON %s.", field, jsonKind(te.Type), te.Value))
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return errSerialization(fmt.Sprintf("The request body is not valid JSON (at byte %d): %s.", se.Offset, strings.TrimPrefix(se.Error(), "json: ")))
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return errSerialization("The request body is not valid JSON: it ends in the middle of a value.")
-	}
-	return errSerialization("The request body could not be read: " + strings.TrimPrefix(err.Error(), "json: ") + ".")
-}
-
-// jsonKind names the JSON value a Go type is decoded from.
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice:
-		return "a list"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	}
-	return "a " + t.String()
-}
+// one of the *Input structs; see awsapi.JSONRequestDecoder.Decode.
+func decodeRequest(body []byte, v any) error { return requestDecoder.Decode(body, v) }
 
 // validator checks request members in order and keeps the first violation,
 // as the InvalidInputException AWS Organizations sends (one reason per

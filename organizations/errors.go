@@ -82,10 +82,6 @@ func errUnknownOperation(op string) *awsapi.Error {
 		"; it serves "+strings.Join(operationNames(), ", ")+".")
 }
 
-func errSerialization(message string) *awsapi.Error {
-	return newError("SerializationException", message)
-}
-
 func errAccessDenied(message string) *awsapi.Error {
 	return newError("AccessDeniedException", message)
 }
