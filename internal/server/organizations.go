@@ -327,15 +327,19 @@ func (c *orgKeyCache) lookup(ctx context.Context, account string) (string, []str
 	if ok && now.Sub(k.fetched) < orgKeysTTL {
 		return k.id, k.paths, k.member, nil
 	}
+	stale := k
 	id, member, err := c.core.PrincipalOrgID(ctx, account)
-	if err != nil {
-		return "", nil, false, err
-	}
 	k = orgKeys{id: id, member: member, fetched: now}
-	if member {
-		if k.paths, err = c.core.PrincipalOrgPaths(ctx, account); err != nil {
-			return "", nil, false, err
+	if err == nil && member {
+		k.paths, err = c.core.PrincipalOrgPaths(ctx, account)
+	}
+	if err != nil {
+		if ok {
+			// The store did not answer: keep the keys last read rather than
+			// failing a signed call that may need nothing else from it.
+			return stale.id, stale.paths, stale.member, nil
 		}
+		return "", nil, false, err
 	}
 	c.mu.Lock()
 	if c.gen == gen {
