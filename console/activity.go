@@ -257,12 +257,14 @@ func (c *Core) Activity(ctx context.Context, q ActivityQuery) (ActivityJSON, err
 				break
 			}
 		}
-		if len(page) < sq.Limit {
+		if len(out.Events) == q.Limit {
 			break
 		}
-		if len(out.Events) < q.Limit {
-			out.Next = formatCursor(sq.After) // more may follow the rows read
+		if len(page) < sq.Limit {
+			out.Next = "" // the store has no more rows
+			break
 		}
+		out.Next = formatCursor(sq.After) // more may follow the rows read
 	}
 	if out.Buckets, out.BucketSeconds, err = c.buckets(ctx, q, ps); err != nil {
 		return ActivityJSON{}, err

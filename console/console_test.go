@@ -882,3 +882,53 @@ func TestParseActivityQuerySince(t *testing.T) {
 		}
 	}
 }
+
+// TestActivityProviderPagesOnce: paging the activity filtered by a provider
+// returns each matching event once, also when the first rows the filter scans
+// hold fewer matches than a page and the store's last rows hold the rest.
+func TestActivityProviderPagesOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	now := f.clock.now()
+	const n = 700 // more than one scan of 500 rows
+	batch := make([]store.AuditEvent, 0, n)
+	for i := range n {
+		at := now.Add(-time.Duration(n-i) * time.Second)
+		caller := "https://other.example/x sub"
+		if i%150 == 0 { // 5 matches: 2 in the oldest 200 rows, 3 in the newest 500
+			caller = "https://issuer.example/x sub"
+		}
+		batch = append(batch, store.AuditEvent{ID: fmt.Sprintf("%012x%020d", at.UnixMilli(), i), Time: at, RequestID: fmt.Sprint(i),
+			Action: "AssumeRoleWithWebIdentity", Caller: caller, Decision: audit.Allowed, Detail: []byte(`{"service":"sts"}`)})
+	}
+	if err := f.st.AppendAuditEvents(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	c := f.signin(f.root.AccessKeyID, f.root.SecretAccessKey)
+	seen, next := map[string]int{}, ""
+	for page := 0; page < 10; page++ {
+		r := f.do("GET", "/console/api/activity?since=24h&provider=https://issuer.example/x&after="+next, "", c, nil)
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		var got ActivityJSON
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got.Events {
+			seen[e.ID]++
+		}
+		if got.Next == "" {
+			break
+		}
+		next = got.Next
+	}
+	if len(seen) != 5 {
+		t.Errorf("%d distinct events over the pages, want 5", len(seen))
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Errorf("event %s returned %d times", id, k)
+		}
+	}
+}
