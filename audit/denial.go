@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/keyless-dev/keyless/policy"
@@ -20,13 +21,44 @@ type FailedCondition struct {
 // secretKeys are condition keys whose request values are not kept.
 var secretKeys = []string{"sts:ExternalId"}
 
-// NewFailedCondition returns the FailedCondition of a statement with effect
-// whose condition c failed.
-func NewFailedCondition(effect policy.Effect, c policy.ConditionTrace) *FailedCondition {
+// Redact returns ex with the request's values of secretKeys replaced in every
+// condition it traced, so that neither its rendering (an event's Reason) nor a
+// failed condition taken from it records them. ex itself is not changed.
+func Redact(ex policy.Explanation) policy.Explanation {
+	redact := func(t *policy.StatementTrace) *policy.StatementTrace {
+		if t == nil {
+			return nil
+		}
+		c := *t
+		c.Conditions = slices.Clone(t.Conditions)
+		for i := range c.Conditions {
+			c.Conditions[i] = redactTrace(c.Conditions[i])
+		}
+		return &c
+	}
+	ex.Deciding, ex.OtherSide = redact(ex.Deciding), redact(ex.OtherSide)
+	if ex.Statements != nil {
+		st := make([]policy.StatementTrace, len(ex.Statements))
+		for i := range ex.Statements {
+			st[i] = *redact(&ex.Statements[i])
+		}
+		ex.Statements = st
+	}
+	return ex
+}
+
+// redactTrace replaces the request's values of c when c's key is a secret one.
+func redactTrace(c policy.ConditionTrace) policy.ConditionTrace {
 	for _, k := range secretKeys {
 		if strings.EqualFold(c.Key, k) && c.RequestValues != nil {
 			c.RequestValues = []string{"(not recorded)"}
 		}
 	}
-	return &FailedCondition{Effect: effect, ConditionTrace: c}
+	return c
+}
+
+// NewFailedCondition returns the FailedCondition of a statement with effect
+// whose condition c failed.
+func NewFailedCondition(effect policy.Effect, c policy.ConditionTrace) *FailedCondition {
+	return &FailedCondition{Effect: effect, ConditionTrace: redactTrace(c)}
 }

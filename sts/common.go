@@ -218,7 +218,7 @@ func addRequestTags(c policy.Context, tags []session.Tag, transitive []string) {
 // denial fills the audit fields of a denied decision from the explanation.
 func denial(e *audit.Event, action string, res policy.Result) {
 	e.Decision = audit.Denied
-	ex := res.Explain
+	ex := audit.Redact(res.Explain) // no caller's secret (sts:ExternalId) in Condition, Failed or Reason
 	if d := ex.Deciding; d != nil {
 		if d.Sid != "" {
 			e.Statement = strconv.Quote(d.Sid)
