@@ -73,6 +73,8 @@ const (
 	opAppendAuditEvent
 	opAppendAuditEvents
 	opListAuditEvents
+	opQueryAuditEvents
+	opPruneAuditEvents
 	opSchemaVersion
 	opCreateBucket
 	opGetBucket
@@ -179,6 +181,8 @@ var storeOpNames = [numStoreOps]string{
 	opAppendAuditEvent:        "AppendAuditEvent",
 	opAppendAuditEvents:       "AppendAuditEvents",
 	opListAuditEvents:         "ListAuditEvents",
+	opQueryAuditEvents:        "QueryAuditEvents",
+	opPruneAuditEvents:        "PruneAuditEvents",
 	opSchemaVersion:           "SchemaVersion",
 	opCreateBucket:            "CreateBucket",
 	opGetBucket:               "GetBucket",
@@ -580,6 +584,18 @@ func (x *instrumented) AppendAuditEvents(ctx context.Context, events []store.Aud
 func (x *instrumented) ListAuditEvents(ctx context.Context, since time.Time, limit int) (r0 []store.AuditEvent, err error) {
 	defer x.m.observe(opListAuditEvents, time.Now(), &err, nil)
 	return x.Store.ListAuditEvents(ctx, since, limit)
+}
+
+// QueryAuditEvents implements store.Store.
+func (x *instrumented) QueryAuditEvents(ctx context.Context, q store.AuditQuery) (r0 []store.AuditEvent, err error) {
+	defer x.m.observe(opQueryAuditEvents, time.Now(), &err, nil)
+	return x.Store.QueryAuditEvents(ctx, q)
+}
+
+// PruneAuditEvents implements store.Store.
+func (x *instrumented) PruneAuditEvents(ctx context.Context, p store.AuditPrune) (r0 int, err error) {
+	defer x.m.observe(opPruneAuditEvents, time.Now(), &err, nil)
+	return x.Store.PruneAuditEvents(ctx, p)
 }
 
 // SchemaVersion implements store.Store.
