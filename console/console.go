@@ -287,33 +287,55 @@ func (h *Handler) authed(action string, next func(http.ResponseWriter, *http.Req
 			writeError(w, http.StatusUnauthorized, "Unauthenticated", "sign in to the console first")
 			return
 		}
-		cred, err := h.cfg.Credentials.LookupCredential(r.Context(), sess.AccessKeyID, "")
-		p, _ := cred.Principal.(*authn.Principal)
-		if err != nil || p == nil || p.Account != sess.Account || p.Account != h.cfg.Account || p.ARN != sess.ARN {
-			if err != nil && !isCredentialError(err) {
-				h.log.Error("console: resolve session caller", "err", err)
-			}
+		p, denied, err := h.check(r.Context(), sess, action, remoteAddr(r), r.TLS != nil)
+		switch {
+		case errors.Is(err, errStaleSession):
 			h.clearCookie(w, r)
 			writeError(w, http.StatusUnauthorized, "Unauthenticated", "the session's access key is no longer valid: sign in again")
 			return
-		}
-		if action != "" {
-			resource := ResourceARN(h.cfg.Account)
-			res, err := h.cfg.Authorizer.Authorize(r.Context(), authz.Request{
-				Caller: p, Action: action, Resource: resource, SourceIP: remoteAddr(r), Time: h.cfg.Now(), Secure: r.TLS != nil,
-			})
-			if err != nil {
-				h.log.Error("console: authorize", "action", action, "err", err)
-				writeError(w, http.StatusInternalServerError, "InternalFailure", "the view could not be authorized")
-				return
-			}
-			if res.Decision != policy.Allowed {
-				writeError(w, http.StatusForbidden, "AccessDenied", authz.DeniedMessage(p, action, resource, res))
-				return
-			}
+		case err != nil:
+			h.log.Error("console: authorize", "action", action, "err", err)
+			writeError(w, http.StatusInternalServerError, "InternalFailure", "the view could not be authorized")
+			return
+		case denied != "":
+			writeError(w, http.StatusForbidden, "AccessDenied", denied)
+			return
 		}
 		next(w, r, caller{sess: sess, p: p})
 	}
+}
+
+// errStaleSession: the session's access key no longer resolves to the
+// principal that signed in (deleted, deactivated, or of another account).
+var errStaleSession = errors.New("console: the session's access key is no longer valid")
+
+// check resolves the session's access key again (errStaleSession when it no
+// longer names the principal that signed in) and, for action != "",
+// authorizes the principal through the policy engine: denied is the
+// AccessDenied message when it may not.
+func (h *Handler) check(ctx context.Context, sess Session, action string, from netip.Addr, secure bool) (p *authn.Principal, denied string, err error) {
+	cred, err := h.cfg.Credentials.LookupCredential(ctx, sess.AccessKeyID, "")
+	p, _ = cred.Principal.(*authn.Principal)
+	if err != nil || p == nil || p.Account != sess.Account || p.Account != h.cfg.Account || p.ARN != sess.ARN {
+		if err != nil && !isCredentialError(err) {
+			h.log.Error("console: resolve session caller", "err", err)
+		}
+		return nil, "", errStaleSession
+	}
+	if action == "" {
+		return p, "", nil
+	}
+	resource := ResourceARN(h.cfg.Account)
+	res, err := h.cfg.Authorizer.Authorize(ctx, authz.Request{
+		Caller: p, Action: action, Resource: resource, SourceIP: from, Time: h.cfg.Now(), Secure: secure,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("console: authorize %s: %w", action, err)
+	}
+	if res.Decision != policy.Allowed {
+		return p, authz.DeniedMessage(p, action, resource, res), nil
+	}
+	return p, "", nil
 }
 
 // ResourceARN is the resource the console's actions are authorized on.

@@ -932,3 +932,36 @@ func TestActivityProviderPagesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamEndsWhenViewingIsRevoked: an open activity stream ends, as an
+// expired session, once the caller's policies no longer allow
+// keyless:ViewActivity, as every other request of the session would be refused.
+func TestStreamEndsWhenViewingIsRevoked(t *testing.T) {
+	f := newFixture(t)
+	uid, usecret := f.user("watcher", map[string]string{"console": `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"keyless:ViewActivity","Resource":"*"}]}`})
+	c := f.signin(uid, usecret)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/console/api/activity/stream", nil)
+	req.AddCookie(c)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("stream: %d", res.StatusCode)
+	}
+	if err := f.st.UpdateUser(t.Context(), "watcher", func(u store.User) (store.User, error) {
+		u.InlinePolicies = nil
+		return u, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.an.Forget(uid)
+	b, err := io.ReadAll(res.Body)
+	if err != nil || !strings.HasSuffix(string(b), "event: expired\ndata: {}\n\n") {
+		t.Errorf("stream after keyless:ViewActivity was revoked: %q, %v; want it to end with an expired event", b, err)
+	}
+}

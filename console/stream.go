@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/keyless-dev/keyless/audit"
-	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/store"
 )
 
@@ -36,6 +36,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, c caller) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
+	from, secure := remoteAddr(r), r.TLS != nil
 	tick := time.NewTicker(h.cfg.PollInterval)
 	defer tick.Stop()
 	quiet := time.Now()
@@ -47,7 +48,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, c caller) {
 			return
 		case <-tick.C:
 		}
-		if !h.cfg.Now().Before(c.sess.Expires) || !h.stillValid(ctx, c) {
+		if !h.cfg.Now().Before(c.sess.Expires) || !h.stillAllowed(ctx, c, from, secure) {
 			fmt.Fprint(w, "event: expired\ndata: {}\n\n")
 			rc.Flush()
 			return
@@ -84,10 +85,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 }
 
-// stillValid reports whether the session's access key still resolves to the
-// principal that signed in (a deleted key or user ends a stream too).
-func (h *Handler) stillValid(ctx context.Context, c caller) bool {
-	cred, err := h.cfg.Credentials.LookupCredential(ctx, c.sess.AccessKeyID, "")
-	p, _ := cred.Principal.(*authn.Principal)
-	return err == nil && p != nil && p.Account == c.sess.Account && p.ARN == c.sess.ARN
+// stillAllowed reports whether the session's access key still resolves to the
+// principal that signed in and that principal may still view the activity (a
+// deleted key or user, or a revoked keyless:ViewActivity, ends a stream too).
+func (h *Handler) stillAllowed(ctx context.Context, c caller, from netip.Addr, secure bool) bool {
+	_, denied, err := h.check(ctx, c.sess, ActionViewActivity, from, secure)
+	return err == nil && denied == ""
 }
