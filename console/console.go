@@ -150,9 +150,6 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// Core returns the handler's core (what the views read).
-func (h *Handler) Core() *Core { return h.core }
-
 // ServeHTTP sets the security headers on every response, refuses an API call
 // without a session (401) or a POST without the CSRF header (403), and routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

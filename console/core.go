@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/audit"
@@ -284,7 +285,7 @@ func (c *Core) knownProbes(ctx context.Context) ([]probe, error) {
 			return nil, fmt.Errorf("console: trust map: list repositories: %w", err)
 		}
 		for _, r := range repos {
-			step := "{" + randomUUID() + "}"
+			step := "{" + uuid.NewString() + "}"
 			out = append(out, probe{repository: ws.Slug + "/" + r.Slug, subject: "{" + r.UUID + "}:" + step})
 			envs, err := c.st.ListEnvironments(ctx, ws.Slug, r.Slug)
 			if err != nil {
@@ -301,22 +302,14 @@ func (c *Core) knownProbes(ctx context.Context) ([]probe, error) {
 // unrelatedProbes are subjects of repositories nobody registered: Bitbucket's
 // (with and without an environment), GitHub's and GitLab's.
 func unrelatedProbes() []probe {
-	repo, env, step := "{"+randomUUID()+"}", "{"+randomUUID()+"}", "{"+randomUUID()+"}"
-	name := "keyless-console-probe/unrelated-" + randomUUID()[:8]
+	repo, env, step := "{"+uuid.NewString()+"}", "{"+uuid.NewString()+"}", "{"+uuid.NewString()+"}"
+	name := "keyless-console-probe/unrelated-" + uuid.NewString()[:8]
 	return []probe{
 		{subject: repo + ":" + step},
 		{subject: repo + ":" + env + ":" + step},
 		{subject: "repo:" + name + ":ref:refs/heads/main"},
 		{subject: "project_path:" + name + ":ref_type:branch:ref:main"},
 	}
-}
-
-func randomUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // SigningKeyJSON is one signing key on the time axis.

@@ -1,14 +1,14 @@
 package console
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/keyless-dev/keyless/keywrap"
 )
 
 // CookieName is the name of the console's session cookie.
@@ -31,10 +31,10 @@ type Session struct {
 // server's key, truncated or expired.
 var errBadCookie = errors.New("console: session cookie does not open")
 
-// sealer seals and opens session cookies with AES-256-GCM under a random key
-// made for one server: a cookie from another server (or from before a restart)
-// does not open.
-type sealer struct{ aead cipher.AEAD }
+// sealer seals and opens session cookies with a keywrap.Box (AES-256-GCM)
+// under a random key made for one server: a cookie from another server (or
+// from before a restart) does not open.
+type sealer struct{ box *keywrap.Box }
 
 // newSealer makes a sealer with a fresh random key.
 func newSealer() (*sealer, error) {
@@ -42,15 +42,11 @@ func newSealer() (*sealer, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("console: session key: %w", err)
 	}
-	block, err := aes.NewCipher(key)
+	box, err := keywrap.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("console: session key: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("console: session key: %w", err)
-	}
-	return &sealer{aead: aead}, nil
+	return &sealer{box: box}, nil
 }
 
 // seal encrypts and authenticates s into a cookie value.
@@ -59,29 +55,25 @@ func (z *sealer) seal(s Session) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("console: seal session: %w", err)
 	}
-	nonce := make([]byte, z.aead.NonceSize(), z.aead.NonceSize()+len(plain)+z.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := z.box.Seal(CookieName, plain)
+	if err != nil {
 		return "", fmt.Errorf("console: seal session: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(z.aead.Seal(nonce, nonce, plain, []byte(CookieName))), nil
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
 // open authenticates and decrypts a cookie value, refusing it once expired at now.
 func (z *sealer) open(value string, now time.Time) (Session, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(value)
-	if err != nil || len(raw) < z.aead.NonceSize() {
+	if err != nil {
 		return Session{}, errBadCookie
 	}
-	n := z.aead.NonceSize()
-	plain, err := z.aead.Open(nil, raw[:n], raw[n:], []byte(CookieName))
+	plain, err := z.box.Open(CookieName, raw)
 	if err != nil {
 		return Session{}, errBadCookie
 	}
 	var s Session
-	if err := json.Unmarshal(plain, &s); err != nil {
-		return Session{}, errBadCookie
-	}
-	if !now.Before(s.Expires) {
+	if err := json.Unmarshal(plain, &s); err != nil || !now.Before(s.Expires) {
 		return Session{}, errBadCookie
 	}
 	return s, nil
