@@ -2,7 +2,7 @@
 // account's root key, an IAM user's key, or a temporary key whose session token seals
 // a role session) to its secret and to the Principal who made the call.
 //
-// One Authenticator serves one account's store; Join lets it resolve the keys of
+// One Authenticator serves one account's store; Add lets it resolve the keys of
 // further local accounts too, each Principal naming the account it belongs to.
 package authn
 
@@ -90,7 +90,7 @@ type Authenticator struct {
 	mu    sync.Mutex
 	cache map[string]cachedKey // user access keys, briefly, so signed calls skip the store
 
-	// joined are the further accounts' Authenticators (Join, Add): an
+	// joined are the further accounts' Authenticators (Add): an
 	// immutable snapshot, replaced whole under joinMu, so that lookups read it
 	// without a lock.
 	joined atomic.Pointer[joinedAccounts]
@@ -131,25 +131,13 @@ func NewAuthenticator(st store.Store, box *keywrap.Box, sessions *session.Keyrin
 	return &Authenticator{st: st, box: box, sessions: sessions, root: root, account: account, now: now, cache: map[string]cachedKey{}}
 }
 
-// Join makes a also resolve the access keys of further local accounts, each served
-// by its own Authenticator (over that account's store): their root keys and IAM
-// user keys authenticate to their account. Session tokens carry their account and
-// are opened by a's key ring, which must be the one that seals every account's
-// sessions; a session of an account a does not know (its own or a joined one) is
-// refused. Join replaces the accounts joined before; Add adds one while a
-// serves.
-func (a *Authenticator) Join(others ...*Authenticator) {
-	a.joinMu.Lock()
-	defer a.joinMu.Unlock()
-	j := &joinedAccounts{others: make(map[string]*Authenticator, len(others)), roots: make(map[string]*Authenticator, len(others))}
-	for _, o := range others {
-		j.add(o)
-	}
-	a.joined.Store(j)
-}
-
-// Add joins one more account's Authenticator (see Join); safe while a serves:
-// calls in flight see the accounts before or after it.
+// Add makes a also resolve the access keys of a further local account, served by
+// its own Authenticator o (over that account's store): its root key and IAM user
+// keys authenticate to its account. Session tokens carry their account and are
+// opened by a's key ring, which must be the one that seals every account's
+// sessions; a session of an account a does not know (its own or an added one) is
+// refused. Add is safe while a serves: calls in flight see the accounts before
+// or after it.
 func (a *Authenticator) Add(o *Authenticator) {
 	a.joinMu.Lock()
 	defer a.joinMu.Unlock()

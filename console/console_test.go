@@ -81,7 +81,7 @@ func newFixture(t testing.TB) *fixture {
 	f.other = authn.RootCredentials{AccessKeyID: "AKIAOTHER00000000000", SecretAccessKey: "other-secret-" + rand.Text()}
 	f.secrets = append(f.secrets, f.root.SecretAccessKey, f.other.SecretAccessKey)
 	f.an = authn.NewAuthenticator(f.st, f.box, nil, f.root, acct, f.clock.now)
-	f.an.Join(authn.NewAuthenticator(otherSt, f.box, nil, f.other, otherAcct, f.clock.now))
+	f.an.Add(authn.NewAuthenticator(otherSt, f.box, nil, f.other, otherAcct, f.clock.now))
 	f.h = f.handler()
 	f.srv = httptest.NewServer(f.h)
 	t.Cleanup(f.srv.Close)

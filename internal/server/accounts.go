@@ -56,7 +56,7 @@ import (
 // behind an atomic pointer, replaced whole when CreateAccount adds an account,
 // so that the hot path takes no lock.
 //
-// Signed calls authenticate in any account (authn.Authenticator.Join, Add); IAM,
+// Signed calls authenticate in any account (authn.Authenticator.Add); IAM,
 // Secrets Manager and STS act in the caller's account, AssumeRole and
 // AssumeRoleWithWebIdentity in the role's. S3 has one bucket namespace: each
 // bucket is in its owner's store and served by the owner's S3 (accountS3).
