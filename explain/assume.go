@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/arn"
 	"github.com/keyless-dev/keyless/authn"
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/policy"
@@ -82,50 +83,50 @@ func WebIdentityHop(r Report) HopReport {
 // from st, the store of its account: an IAM user (arn:aws:iam::A:user/NAME), a
 // role session (arn:aws:sts::A:assumed-role/ROLE/SESSION) or the root user
 // (arn:aws:iam::A:root). The role or user must exist in st.
-func CallerFromARN(ctx context.Context, st store.Store, arn string) (*authn.Principal, error) {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" || len(f[4]) != 12 {
-		return nil, fmt.Errorf("caller %q is not an ARN: give a role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or an IAM user (arn:aws:iam::ACCOUNT:user/NAME)", arn)
+func CallerFromARN(ctx context.Context, st store.Store, callerARN string) (*authn.Principal, error) {
+	a, err := arn.Parse(callerARN)
+	if err != nil || !arn.IsAccountID(a.Account()) {
+		return nil, fmt.Errorf("caller %q is not an ARN: give a role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or an IAM user (arn:aws:iam::ACCOUNT:user/NAME)", callerARN)
 	}
-	account, res := f[4], f[5]
+	account, res, service := a.Account(), a.Resource(), a.Service()
 	switch {
-	case f[2] == "iam" && res == "root":
-		return &authn.Principal{Kind: authn.Root, Account: account, ARN: arn, UserID: account}, nil
-	case f[2] == "iam" && strings.HasPrefix(res, "user/"):
+	case service == "iam" && res == "root":
+		return &authn.Principal{Kind: authn.Root, Account: account, ARN: callerARN, UserID: account}, nil
+	case service == "iam" && strings.HasPrefix(res, "user/"):
 		name := res[strings.LastIndex(res, "/")+1:]
 		u, err := st.GetUser(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("caller %s: account %s has no user %s", arn, account, name)
+			return nil, fmt.Errorf("caller %s: account %s has no user %s", callerARN, account, name)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("caller %s: read user %s: %w", arn, name, err)
+			return nil, fmt.Errorf("caller %s: read user %s: %w", callerARN, name, err)
 		}
 		return &authn.Principal{Kind: authn.User, Account: account, ARN: u.ARN, UserID: u.ID, User: &u}, nil
-	case f[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
+	case service == "sts" && strings.HasPrefix(res, "assumed-role/"):
 		parts := strings.Split(res, "/")
 		if len(parts) != 3 || parts[1] == "" || parts[2] == "" {
-			return nil, fmt.Errorf("caller %s: a role session's ARN is arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION", arn)
+			return nil, fmt.Errorf("caller %s: a role session's ARN is arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION", callerARN)
 		}
 		role, err := st.GetRole(ctx, parts[1])
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("caller %s: account %s has no role %s", arn, account, parts[1])
+			return nil, fmt.Errorf("caller %s: account %s has no role %s", callerARN, account, parts[1])
 		}
 		if err != nil {
-			return nil, fmt.Errorf("caller %s: read role %s: %w", arn, parts[1], err)
+			return nil, fmt.Errorf("caller %s: read role %s: %w", callerARN, parts[1], err)
 		}
-		return &authn.Principal{Kind: authn.AssumedRole, Account: account, ARN: arn, UserID: role.ID + ":" + parts[2],
+		return &authn.Principal{Kind: authn.AssumedRole, Account: account, ARN: callerARN, UserID: role.ID + ":" + parts[2],
 			Session: &session.Claims{Account: account, RoleARN: role.ARN, RoleID: role.ID, RoleName: role.Name, SessionName: parts[2]}}, nil
 	}
-	return nil, fmt.Errorf("caller %s: give a role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or an IAM user (arn:aws:iam::ACCOUNT:user/NAME)", arn)
+	return nil, fmt.Errorf("caller %s: give a role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or an IAM user (arn:aws:iam::ACCOUNT:user/NAME)", callerARN)
 }
 
 // SessionARN is the ARN of a session of roleARN named sessionName.
 func SessionARN(roleARN, sessionName string) string {
-	f := strings.SplitN(roleARN, ":", 6)
-	if len(f) != 6 {
+	r, err := arn.Parse(roleARN)
+	if err != nil {
 		return ""
 	}
-	return "arn:aws:sts::" + f[4] + ":assumed-role/" + roleARN[strings.LastIndex(roleARN, "/")+1:] + "/" + sessionName
+	return arn.AssumedRole(r.Partition(), r.Account(), r.Name(), sessionName).String()
 }
 
 // AssumeRole replays STS's decision on an AssumeRole hop and reports, as PASS or
@@ -370,10 +371,10 @@ func identityFix(res policy.Result, p *authn.Principal, roleARN string, cross bo
 }
 
 // accountOf is the account field of an ARN ("" if s is not one).
-func accountOf(arn string) string {
-	f := strings.SplitN(arn, ":", 6)
-	if len(f) != 6 || f[0] != "arn" {
+func accountOf(s string) string {
+	a, err := arn.Parse(s)
+	if err != nil {
 		return ""
 	}
-	return f[4]
+	return a.Account()
 }
