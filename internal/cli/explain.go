@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -150,22 +151,7 @@ Exit status: 0 admitted, 1 denied, 2 undetermined.`,
 				return explainChain(cmd, s, explain.ChainInput{WebIdentity: &rep, Roles: chain,
 					ExternalID: externalID, SessionName: sessionName, SourceIP: sourceIP, Now: in.Now}, dataDir, dsn, output)
 			}
-			if output == "json" {
-				enc := json.NewEncoder(s.Out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			} else if err := rep.WriteText(s.Out); err != nil {
-				return err
-			}
-			switch rep.Verdict {
-			case explain.VerdictAdmitted:
-				return nil
-			case explain.VerdictUndetermined:
-				return &ExitError{Code: 2}
-			}
-			return &ExitError{Code: 1}
+			return writeExplained(s, output, rep, rep.Verdict)
 		},
 	}
 	f := cmd.Flags()
@@ -204,6 +190,13 @@ func explainChain(cmd *cobra.Command, s Streams, in explain.ChainInput, dataDir,
 	if err != nil {
 		return err
 	}
+	return writeExplained(s, output, rep, rep.Verdict)
+}
+
+// writeExplained prints an explain report (a token's or a chain's) as text or
+// JSON and returns the exit status of its verdict: 0 admitted, 1 denied, 2
+// undetermined.
+func writeExplained(s Streams, output string, rep interface{ WriteText(io.Writer) error }, v explain.Verdict) error {
 	if output == "json" {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
@@ -213,7 +206,7 @@ func explainChain(cmd *cobra.Command, s Streams, in explain.ChainInput, dataDir,
 	} else if err := rep.WriteText(s.Out); err != nil {
 		return err
 	}
-	switch rep.Verdict {
+	switch v {
 	case explain.VerdictAdmitted:
 		return nil
 	case explain.VerdictUndetermined:
