@@ -40,13 +40,14 @@ type ActivityQuery struct {
 	After        store.AuditCursor
 }
 
-// ParseActivityQuery reads the activity view's query parameters: since (a
-// duration back from until, such as 24h or 7d, or RFC 3339), until (RFC 3339, default
+// ParseActivityQuery reads the activity view's query parameters as `keyless
+// audit` reads its flags (audit.ParseAge, ParseDecision, RepositoryFilter):
+// since (a duration back from until, such as 24h, 7d or 1d12h, or RFC 3339), until (RFC 3339, default
 // now), action, role (an ARN, or a name of account's role), repository,
 // provider, decision (allowed, denied or error), limit (1 to 500, default 100)
 // and after (a cursor the previous page returned).
 func ParseActivityQuery(v url.Values, now time.Time, account string) (ActivityQuery, error) {
-	q := ActivityQuery{Until: now, Limit: 100, Action: v.Get("action"), Repository: v.Get("repository"), Provider: v.Get("provider")}
+	q := ActivityQuery{Until: now, Limit: 100, Action: v.Get("action"), Repository: audit.RepositoryFilter(v.Get("repository")), Provider: v.Get("provider")}
 	if s := v.Get("until"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
@@ -58,12 +59,7 @@ func ParseActivityQuery(v url.Values, now time.Time, account string) (ActivityQu
 	if since == "" {
 		since = "24h"
 	}
-	if n, ok := strings.CutSuffix(since, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days > 0 {
-			since = strconv.Itoa(days*24) + "h"
-		}
-	}
-	if d, err := time.ParseDuration(since); err == nil && d > 0 {
+	if d, err := audit.ParseAge(since); err == nil && d > 0 {
 		q.Since = q.Until.Add(-d)
 	} else if t, err := time.Parse(time.RFC3339, since); err == nil {
 		q.Since = t
@@ -79,15 +75,8 @@ func ParseActivityQuery(v url.Values, now time.Time, account string) (ActivityQu
 		}
 		q.Role = r
 	}
-	switch strings.ToLower(v.Get("decision")) {
-	case "":
-	case "allowed":
-		q.Decision = audit.Allowed
-	case "denied":
-		q.Decision = audit.Denied
-	case "error":
-		q.Decision = audit.Failed
-	default:
+	var ok bool
+	if q.Decision, ok = audit.ParseDecision(v.Get("decision")); !ok {
 		return q, fmt.Errorf("decision %q is not allowed, denied or error", v.Get("decision"))
 	}
 	if s := v.Get("limit"); s != "" {

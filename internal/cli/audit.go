@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -69,24 +67,12 @@ func (f *auditFilters) register(cmd *cobra.Command) {
 	fl.StringVar(&f.repository, "repository", "", "only tokens of this repository (Bitbucket repository UUID, GitHub owner/name, GitLab project path)")
 }
 
-var bareUUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // query returns the store query of the filters.
 func (f *auditFilters) query() (store.AuditQuery, error) {
-	q := store.AuditQuery{Action: f.action, Role: f.role, Repository: f.repository}
-	switch strings.ToLower(f.decision) {
-	case "":
-	case "allowed":
-		q.Decision = audit.Allowed
-	case "denied":
-		q.Decision = audit.Denied
-	case "error":
-		q.Decision = audit.Failed
-	default:
+	q := store.AuditQuery{Action: f.action, Role: f.role, Repository: audit.RepositoryFilter(f.repository)}
+	var ok bool
+	if q.Decision, ok = audit.ParseDecision(f.decision); !ok {
 		return q, fmt.Errorf("invalid --decision %q: use allowed, denied or error", f.decision)
-	}
-	if bareUUID.MatchString(q.Repository) { // Bitbucket writes repository UUIDs in braces
-		q.Repository = "{" + strings.ToLower(q.Repository) + "}"
 	}
 	return q, nil
 }
@@ -122,31 +108,11 @@ func parseWhen(flag, v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t, nil
 	}
-	d, err := parseAge(v)
+	d, err := audit.ParseAge(v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("invalid %s %q: use a duration such as 30m, 24h or 7d, or an RFC 3339 time such as 2026-12-01T00:00:00Z", flag, v)
 	}
 	return now.Add(-d), nil
-}
-
-// parseAge parses a non-negative duration that may start with whole days (7d, 1d12h).
-func parseAge(v string) (time.Duration, error) {
-	var days time.Duration
-	if i := strings.IndexByte(v, 'd'); i > 0 {
-		n, err := strconv.Atoi(v[:i])
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("invalid days in %q", v)
-		}
-		days, v = time.Duration(n)*24*time.Hour, v[i+1:]
-		if v == "" {
-			return days, nil
-		}
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("invalid duration %q", v)
-	}
-	return days + d, nil
 }
 
 // outputFlag is --output for the commands that print events.
@@ -360,7 +326,7 @@ when its config sets "audit": {"retention": ..., "max_events": ...}.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r := audit.Retention{MaxEvents: maxEvents, BatchSize: batch}
 			if olderThan != "" {
-				d, err := parseAge(olderThan)
+				d, err := audit.ParseAge(olderThan)
 				if err != nil || d == 0 {
 					return fmt.Errorf("invalid --older-than %q: use a duration such as 720h or 30d", olderThan)
 				}
