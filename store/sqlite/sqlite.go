@@ -118,7 +118,12 @@ func open(ctx context.Context, path string, create bool) (*sqlstore.Store, error
 			return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 		}
 	}
-	w, err := openDB(dsn(path, append(extra, "_txlock=immediate")...))
+	wparams := append(extra, "_txlock=immediate")
+	background := create && path != Memory // a server's store: checkpoints in the background
+	if background {
+		wparams = append(wparams, "_pragma="+url.QueryEscape(fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages)))
+	}
+	w, err := openDB(dsn(path, wparams...))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
@@ -165,7 +170,18 @@ func open(ctx context.Context, path string, create bool) (*sqlstore.Store, error
 		_ = w.Close()
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
-	return sqlstore.New(r, w, sqliteDialect), nil
+	st := sqlstore.New(r, w, sqliteDialect)
+	if background {
+		ck, err := openDB(dsn(path, extra...))
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+		}
+		ck.SetMaxOpenConns(1)
+		ck.SetMaxIdleConns(1)
+		st.CloseFirst(startCheckpointer(ck, w).stop)
+	}
+	return st, nil
 }
 
 // createPrivate creates path as an empty file with mode 0600 unless it exists, so that

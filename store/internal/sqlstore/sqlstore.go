@@ -323,7 +323,8 @@ func checkSchema(ctx context.Context, db *sql.DB, d Dialect, latest int) error {
 type Store struct {
 	r, w   *sql.DB // readers and writers; the same pool unless the database needs a split
 	d      Dialect
-	inline inlineBatch // PutObjectInline's group commit
+	inline inlineBatch    // PutObjectInline's group commit
+	stops  []func() error // see CloseFirst
 }
 
 var _ store.Store = (*Store)(nil)
@@ -332,9 +333,18 @@ var _ store.Store = (*Store)(nil)
 // the database needs a split), already migrated with Migrate.
 func New(r, w *sql.DB, d Dialect) *Store { return &Store{r: r, w: w, d: d} }
 
-// Close releases the database connections.
+// CloseFirst makes Close call stop before it closes the connections: for
+// work a dialect runs in the background over them.
+func (s *Store) CloseFirst(stop func() error) { s.stops = append(s.stops, stop) }
+
+// Close ends what CloseFirst registered and releases the database connections.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	var err error
+	for _, stop := range s.stops {
+		err = errors.Join(err, stop())
+	}
+	s.stops = nil
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
