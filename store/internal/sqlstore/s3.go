@@ -328,8 +328,27 @@ const maxUpsertTries = 5
 // the record or inserts v. An insert that collides with one committed
 // meanwhile (PostgreSQL; SQLite's writers are serialised) reads the record
 // again, so cond always judges the record v replaces. It returns that record.
+//
+// Without cond, a new key is the common case (a PUT under a new name): v is
+// inserted first, and the record is read (and updated) only when one exists,
+// which saves a new key's read.
 func upsert[T any](ctx context.Context, s *Store, tx *sql.Tx, e *entity[T], v T, cond func(*T) error, keys ...any) (*T, error) {
+	insert := "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) +
+		") ON CONFLICT (" + strings.Join(e.key, ", ") + ") DO NOTHING"
+	inserted := func() (bool, error) {
+		res, err := tx.ExecContext(ctx, insert, e.args(v)...)
+		if err != nil {
+			return false, s.d.mapErr(err)
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	}
 	for range maxUpsertTries {
+		if cond == nil {
+			if ok, err := inserted(); err != nil || ok {
+				return nil, err
+			}
+		}
 		cur, err := selectOne(ctx, tx, e, s.d.ForUpdate, keys)
 		var old *T
 		switch {
@@ -350,13 +369,10 @@ func upsert[T any](ctx context.Context, s *Store, tx *sql.Tx, e *entity[T], v T,
 			}
 			return old, nil
 		}
-		q := "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) +
-			") ON CONFLICT (" + strings.Join(e.key, ", ") + ") DO NOTHING"
-		res, err := tx.ExecContext(ctx, q, e.args(v)...)
-		if err != nil {
-			return nil, s.d.mapErr(err)
+		if cond == nil {
+			continue // deleted since the insert collided with it: insert again
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if ok, err := inserted(); err != nil || ok {
 			return nil, err
 		}
 	}
