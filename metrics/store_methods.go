@@ -107,6 +107,7 @@ const (
 	opUpdatePipelineVariable
 	opDeletePipelineVariable
 	opPutObjectInline
+	opObjectData
 	opCreateOrganization
 	opGetOrganization
 	opGetOrganizationByRoot
@@ -215,6 +216,7 @@ var storeOpNames = [numStoreOps]string{
 	opUpdatePipelineVariable:  "UpdatePipelineVariable",
 	opDeletePipelineVariable:  "DeletePipelineVariable",
 	opPutObjectInline:         "PutObjectInline",
+	opObjectData:              "ObjectData",
 
 	// store.OrganizationStore
 	opCreateOrganization:       "CreateOrganization",
@@ -804,6 +806,12 @@ func (x *instrumentedInline) PutObjectInline(ctx context.Context, o store.Object
 	defer x.m.observe(opPutObjectInline, time.Now(), &err, &cb)
 	wrapCond := watchCond(&cb, cond)
 	return x.inline.PutObjectInline(ctx, o, data, wrapCond)
+}
+
+// ObjectData implements store.InlineObjectStore.
+func (x *instrumentedInline) ObjectData(ctx context.Context, bucket, key, blobID string) (r0 []byte, err error) {
+	defer x.m.observe(opObjectData, time.Now(), &err, nil)
+	return x.inline.ObjectData(ctx, bucket, key, blobID)
 }
 
 // CreateOrganization implements store.OrganizationStore.

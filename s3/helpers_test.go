@@ -163,33 +163,34 @@ func (f *fixture) bucket(t *testing.T, name string) {
 	}
 }
 
-// put uploads data under key through the SDK.
-// blobKeys returns the keys of all stored blobs: in blob/memory and, with
-// objects inline, in the store's blobs table.
+// blobKeys returns the keys of all stored bytes: the blobs in blob/memory and,
+// with objects inline, "inline:" and the BlobID of each object whose bytes are
+// in its record, or the key of each blob in the store's blobs table.
 func (f *fixture) blobKeys(t *testing.T) []string {
 	t.Helper()
 	keys := f.blobs.Keys()
 	if f.db == nil {
 		return keys
 	}
-	rows, err := f.db.Query(`SELECT blob_key FROM blobs`)
+	rows, err := f.db.Query(`SELECT blob_id FROM s3_objects WHERE data IS NOT NULL UNION ALL SELECT blob_key FROM blobs`)
 	if err != nil {
-		t.Fatalf("list inline blobs: %v", err)
+		t.Fatalf("list inline bytes: %v", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k []byte
 		if err := rows.Scan(&k); err != nil {
-			t.Fatalf("list inline blobs: %v", err)
+			t.Fatalf("list inline bytes: %v", err)
 		}
 		keys = append(keys, "inline:"+string(k))
 	}
 	if err := rows.Err(); err != nil {
-		t.Fatalf("list inline blobs: %v", err)
+		t.Fatalf("list inline bytes: %v", err)
 	}
 	return keys
 }
 
+// put uploads data under key through the SDK.
 func (f *fixture) put(t *testing.T, bucket, key string, data []byte) *s3.PutObjectOutput {
 	t.Helper()
 	out, err := f.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)})

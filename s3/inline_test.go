@@ -10,13 +10,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // TestInlineObjects: with Config.Inline, an object of at most InlineMax bytes
-// is written with its metadata (its bytes in the store's blobs table) and a
-// bigger one as a blob; every overwrite, in either direction, leaves exactly
-// the current object's blob; a refused conditional write and a delete leave
-// nothing of theirs.
+// is written with its bytes in its record and a bigger one as a blob; every
+// overwrite, in either direction, leaves exactly the current object's bytes;
+// a refused conditional write and a delete leave nothing of theirs; a copy of
+// an inline object is inline, and reads back, as does a part copied from it.
 func TestInlineObjects(t *testing.T) {
 	const max = 1024
 	small := func(c byte) []byte { return bytes.Repeat([]byte{c}, max) }
@@ -74,7 +75,54 @@ func TestInlineObjects(t *testing.T) {
 	if inline, files := where(); inline != 2 || files != 1 {
 		t.Errorf("after a refused write: %d blobs inline and %d in the blob store, want 2 and 1", inline, files)
 	}
-	for _, k := range []string{"a", "b", "c"} {
+
+	// Copies of an inline object: another key, in place with new metadata,
+	// and a part of a multipart upload.
+	read := func(key string) []byte {
+		t.Helper()
+		get, err := f.client.GetObject(bg, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("GetObject %s: %v", key, err)
+		}
+		defer get.Body.Close()
+		b, err := io.ReadAll(get.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := f.client.CopyObject(bg, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("b-copy"), CopySource: aws.String("bkt/b")}); err != nil {
+		t.Fatalf("CopyObject of an inline object: %v", err)
+	}
+	if _, err := f.client.CopyObject(bg, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("b"), CopySource: aws.String("bkt/b"),
+		MetadataDirective: "REPLACE", ContentType: aws.String("text/plain")}); err != nil {
+		t.Fatalf("CopyObject of an inline object in place: %v", err)
+	}
+	for _, k := range []string{"b", "b-copy"} {
+		if got := read(k); !bytes.Equal(got, small('e')) {
+			t.Errorf("%s, copied from an inline object, reads back %d other bytes", k, len(got))
+		}
+	}
+	if inline, files := where(); inline != 3 || files != 1 {
+		t.Errorf("after copying an inline object twice: %d blobs inline and %d in the blob store, want 3 and 1", inline, files)
+	}
+	up, err := f.client.CreateMultipartUpload(bg, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("m")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := f.client.UploadPartCopy(bg, &s3.UploadPartCopyInput{Bucket: aws.String("bkt"), Key: aws.String("m"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), CopySource: aws.String("bkt/b"), CopySourceRange: aws.String("bytes=1-100")})
+	if err != nil {
+		t.Fatalf("UploadPartCopy from an inline object: %v", err)
+	}
+	if _, err := f.client.CompleteMultipartUpload(bg, &s3.CompleteMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("m"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.CopyPartResult.ETag}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("m"); !bytes.Equal(got, small('e')[1:101]) {
+		t.Errorf("a part copied from an inline object reads back %d other bytes", len(got))
+	}
+	for _, k := range []string{"a", "b", "c", "b-copy", "m"} {
 		if _, err := f.client.DeleteObject(bg, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String(k)}); err != nil {
 			t.Fatalf("DeleteObject %s: %v", k, err)
 		}

@@ -335,7 +335,7 @@ func (s *Service) completeMultipartUpload(ctx context.Context, u store.Multipart
 	for _, p := range parts {
 		s.deleteBlob(ctx, p.BlobID)
 	}
-	if old != nil && old.BlobID != o.BlobID {
+	if old != nil && old.BlobID != o.BlobID && !old.Inline {
 		s.deleteBlob(ctx, old.BlobID)
 	}
 	return o, nil

@@ -111,15 +111,15 @@ func (s *Service) commit(ctx context.Context, o store.Object, cond func(*store.O
 		s.deleteBlob(ctx, o.BlobID)
 		return store.Object{}, commitError(o, err)
 	}
-	if old != nil && old.BlobID != o.BlobID {
+	if old != nil && old.BlobID != o.BlobID && !old.Inline {
 		s.deleteBlob(ctx, old.BlobID)
 	}
 	return o, nil
 }
 
-// commitInline stores o with its bytes, data, in one transaction (see
-// Config.Inline), if cond accepts the current object, and deletes the blob of
-// the object it replaced unless that went with it.
+// commitInline stores o with its bytes, data, in its record, in one
+// transaction (see Config.Inline), if cond accepts the current object, and
+// deletes the blob of the object it replaced unless its bytes went with it.
 func (s *Service) commitInline(ctx context.Context, o store.Object, data []byte, cond func(*store.Object) error) (store.Object, error) {
 	old, oldGone, err := s.cfg.Inline.PutObjectInline(ctx, o, data, cond)
 	if err != nil {
@@ -155,26 +155,76 @@ func (s *Service) object(ctx context.Context, bucket, key string) (store.Object,
 	return o, nil
 }
 
-// openObject returns an object's metadata and a reader of its bytes, which
-// the caller closes. A concurrent overwrite may delete the blob between the
-// two reads; the metadata is then read again.
+// openObject returns an object's metadata and a reader of its bytes (see
+// OpenObject), or NoSuchKey.
 func (s *Service) openObject(ctx context.Context, bucket, key string) (store.Object, blob.Reader, error) {
+	o, rd, err := OpenObject(ctx, s.cfg.Store, s.cfg.Blobs, bucket, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Object{}, nil, errNoSuchKey()
+	}
+	return o, rd, err
+}
+
+// OpenObject returns the record of the object bucket/key in st and a reader
+// of its bytes, which the caller closes: the bytes kept in the record
+// (store.Object.Inline; st is then a store.InlineObjectStore), or the blob
+// BlobID of blobs. An object replaced between the two reads has lost its
+// bytes; its record is read again. A missing object is an error wrapping
+// store.ErrNotFound.
+func OpenObject(ctx context.Context, st store.S3Store, blobs blob.Store, bucket, key string) (store.Object, blob.Reader, error) {
 	for range 3 {
-		o, err := s.object(ctx, bucket, key)
+		o, err := st.GetObject(ctx, bucket, key)
+		if err != nil {
+			return store.Object{}, nil, fmt.Errorf("s3: get object: %w", err)
+		}
+		rd, err := openBytes(ctx, st, blobs, o)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, blob.ErrNotFound) {
+			continue // replaced or deleted meanwhile
+		}
 		if err != nil {
 			return store.Object{}, nil, err
 		}
-		rd, err := s.cfg.Blobs.Open(ctx, o.BlobID)
-		if errors.Is(err, blob.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return store.Object{}, nil, fmt.Errorf("s3: open blob: %w", err)
-		}
 		return o, rd, nil
 	}
-	return store.Object{}, nil, errNoSuchKey()
+	return store.Object{}, nil, fmt.Errorf("s3: open object %q: replaced while it was read, 3 times: %w", bucket+"/"+key, store.ErrNotFound)
 }
+
+// openBytes opens the bytes of o, read from st: an error wrapping
+// store.ErrNotFound or blob.ErrNotFound when o has been replaced.
+func openBytes(ctx context.Context, st store.S3Store, blobs blob.Store, o store.Object) (blob.Reader, error) {
+	if !o.Inline {
+		rd, err := blobs.Open(ctx, o.BlobID)
+		if err != nil {
+			return nil, fmt.Errorf("s3: open blob: %w", err)
+		}
+		return rd, nil
+	}
+	data, err := objectData(ctx, st, o)
+	if err != nil {
+		return nil, err
+	}
+	return bytesReader{bytes.NewReader(data)}, nil
+}
+
+// objectData reads the bytes kept in the record of the Inline object o: an
+// error wrapping store.ErrNotFound when o has been replaced.
+func objectData(ctx context.Context, st store.S3Store, o store.Object) ([]byte, error) {
+	in, ok := st.(store.InlineObjectStore)
+	if !ok {
+		return nil, fmt.Errorf("s3: object %q is kept in its record, which the store (%T) cannot read", o.Bucket+"/"+o.Key, st)
+	}
+	data, err := in.ObjectData(ctx, o.Bucket, o.Key, o.BlobID)
+	if err != nil {
+		return nil, fmt.Errorf("s3: read object: %w", err)
+	}
+	return data, nil
+}
+
+// bytesReader is a blob.Reader of bytes in memory: an inline object's.
+type bytesReader struct{ *bytes.Reader }
+
+// Close implements blob.Reader.
+func (bytesReader) Close() error { return nil }
 
 // deleteObject deletes an object and its blob; a missing object is no error
 // (S3's DeleteObject is idempotent).
@@ -186,17 +236,40 @@ func (s *Service) deleteObject(ctx context.Context, bucket, key string) error {
 	if err != nil {
 		return fmt.Errorf("s3: delete object: %w", err)
 	}
-	s.deleteBlob(ctx, o.BlobID)
+	if !o.Inline {
+		s.deleteBlob(ctx, o.BlobID)
+	}
 	return nil
 }
 
-// copyObject copies the bytes of src into a new blob and commits dst (its
-// Bucket, Key, Owner and ObjectHeaders filled by the caller) with src's
-// size, ETag and checksums. The copy streams (blob.Store.Concat).
+// copyObject copies the bytes of src into a new blob (or, for an inline src,
+// a new inline object) and commits dst (its Bucket, Key, Owner and
+// ObjectHeaders filled by the caller) with src's size, ETag and checksums.
+// The copy of a blob streams (blob.Store.Concat).
 func (s *Service) copyObject(ctx context.Context, src, dst store.Object) (store.Object, error) {
 	id, err := s.newBlobID()
 	if err != nil {
 		return store.Object{}, err
+	}
+	dst.BlobID, dst.LastModified = id, s.now()
+	dst.ETag, dst.Checksums, dst.ChecksumType, dst.PartSizes = src.ETag, src.Checksums, src.ChecksumType, src.PartSizes
+	if src.Inline {
+		data, err := objectData(ctx, s.cfg.Store, src)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Object{}, errNoSuchKey() // replaced or deleted meanwhile
+		}
+		if err != nil {
+			return store.Object{}, err
+		}
+		dst.Size = int64(len(data))
+		if s.cfg.Inline != nil && len(data) <= s.cfg.InlineMax {
+			return s.commitInline(ctx, dst, data, nil)
+		}
+		if _, err := s.cfg.Blobs.Put(ctx, id, bytes.NewReader(data)); err != nil {
+			s.deleteBlob(ctx, id)
+			return store.Object{}, fmt.Errorf("s3: copy blob: %w", err)
+		}
+		return s.commit(ctx, dst, nil)
 	}
 	info, err := s.cfg.Blobs.Concat(ctx, id, src.BlobID)
 	if errors.Is(err, blob.ErrNotFound) {
@@ -206,8 +279,7 @@ func (s *Service) copyObject(ctx context.Context, src, dst store.Object) (store.
 		s.deleteBlob(ctx, id)
 		return store.Object{}, fmt.Errorf("s3: copy blob: %w", err)
 	}
-	dst.Size, dst.BlobID, dst.LastModified = info.Size, id, s.now()
-	dst.ETag, dst.Checksums, dst.ChecksumType, dst.PartSizes = src.ETag, src.Checksums, src.ChecksumType, src.PartSizes
+	dst.Size = info.Size
 	return s.commit(ctx, dst, nil)
 }
 

@@ -147,10 +147,10 @@ type Config struct {
 	// Rand is the source of request and blob IDs (default crypto/rand.Reader).
 	Rand io.Reader
 	// Inline, when set, keeps the bytes of objects of at most InlineMax bytes
-	// with their metadata, written in one transaction, as the blob under their
-	// BlobID. Blobs must read the blobs Inline keeps (blob/tiered over the same
-	// store does), and InlineMax should be its threshold, so that every object
-	// Blobs would keep inline is written in one transaction.
+	// in their records, written with their metadata in one transaction (their
+	// BlobID names no blob). It should be Store, and InlineMax the threshold
+	// of Blobs when that keeps small blobs in the same store (blob/tiered), so
+	// that an object Blobs would keep in the database goes in its record.
 	Inline store.InlineObjectStore
 	// InlineMax is the size, in bytes, up to which Inline keeps an object's
 	// bytes: 0 to MaxInline.

@@ -45,8 +45,9 @@ type S3Store interface {
 	// and is returned (wrapped). It returns the object it replaced, or nil.
 	PutObject(ctx context.Context, o Object, cond func(cur *Object) error) (*Object, error)
 	GetObject(ctx context.Context, bucket, key string) (Object, error)
-	// UpdateObject replaces an object with what fn returns, in a transaction
-	// (ACLs, tags); fn may not change its bucket or key (an error).
+	// UpdateObject replaces an object's metadata with what fn returns, in a
+	// transaction (ACLs, tags); its bytes stay, and fn may not change its
+	// bucket, key, BlobID or Inline (an error).
 	UpdateObject(ctx context.Context, bucket, key string, fn func(Object) (Object, error)) error
 	// DeleteObject deletes an object, if cond (when not nil) accepts it, and
 	// returns it; ErrNotFound if there is none.
@@ -103,16 +104,23 @@ type BlobStore interface {
 	DeleteBlob(ctx context.Context, key string) error
 }
 
-// InlineObjectStore is a BlobStore that writes a small object's bytes and its
-// metadata in one transaction, which costs a PUT one commit instead of two.
+// InlineObjectStore is a BlobStore that keeps a small object's bytes in the
+// object's record, written with its metadata in one transaction: a PUT costs
+// one commit and no blob.
 type InlineObjectStore interface {
 	BlobStore
-	// PutObjectInline is S3Store.PutObject that also stores data as the blob
-	// under o.BlobID (as PutBlob would) in the same transaction. In that
-	// transaction it also deletes the blob kept here of the object it
-	// replaces, if there is one, and reports whether it did (oldBlobGone), so
-	// that the caller deletes the old blob only when it lives elsewhere.
+	// PutObjectInline is S3Store.PutObject of o with data as its bytes, kept
+	// in its record: the object reads back Inline, and o.BlobID, which names
+	// no blob, tells this write from a later one (ObjectData). In the same
+	// transaction it drops the bytes of the object it replaces when they were
+	// kept here (in that record, or as a blob of this BlobStore), and reports
+	// whether it did (oldBlobGone), so that the caller deletes the old blob
+	// only when it lives elsewhere.
 	PutObjectInline(ctx context.Context, o Object, data []byte, cond func(cur *Object) error) (old *Object, oldBlobGone bool, err error)
+	// ObjectData returns the bytes of the Inline object bucket/key whose
+	// BlobID is blobID (an empty object's as nil), or an error wrapping
+	// ErrNotFound when that object has been deleted or replaced.
+	ObjectData(ctx context.Context, bucket, key, blobID string) ([]byte, error)
 }
 
 // KeyRange selects object keys by byte order: those after From (from From on
@@ -190,7 +198,10 @@ type Object struct {
 	// PartSizes are the sizes of the parts of an object a multipart upload
 	// completed, in order (GetObject's partNumber); nil for other objects.
 	PartSizes []int64
-	BlobID    string // the blob holding the bytes
+	BlobID    string // the blob holding the bytes; with Inline, an ID of this write only
+	// Inline is set when the bytes are kept with the record
+	// (InlineObjectStore.PutObjectInline): read them with ObjectData.
+	Inline bool
 }
 
 // MultipartUpload is an S3 multipart upload in progress.

@@ -9,6 +9,7 @@ import (
 	"github.com/keyless-dev/keyless/blob"
 	"github.com/keyless-dev/keyless/cloudfront"
 	"github.com/keyless-dev/keyless/edge"
+	"github.com/keyless-dev/keyless/s3"
 	"github.com/keyless-dev/keyless/store"
 )
 
@@ -17,8 +18,8 @@ import (
 var edgeHosts = []string{edge.HostSuffix}
 
 // newEdge builds the handler that serves the distributions' sites of cf from the
-// S3 objects (metadata in the server's store, bytes in blobs, the S3 service's
-// blob store, so that objects kept inline are read as those on disk), through
+// S3 objects (metadata in the server's store, bytes in their records or in
+// blobs, the S3 service's blob store, read as the S3 service reads them), through
 // cache, which must be cf's Listener. It reads the objects as CloudFront with
 // origin access does: with no S3 authorization.
 func (s *Server) newEdge(cf *cloudfront.Service, cache *edge.Cache, blobs blob.Store) (*edge.Handler, error) {
@@ -29,7 +30,8 @@ func (s *Server) newEdge(cf *cloudfront.Service, cache *edge.Cache, blobs blob.S
 	return edge.New(edge.Config{Cache: cache, Sites: cf, Origin: s3Origin{meta: meta, blobs: blobs}, Logger: s.log})
 }
 
-// s3Origin reads S3 objects for the edge, straight from the store and the blobs.
+// s3Origin reads S3 objects for the edge, straight from the store and the blobs
+// (s3.OpenObject).
 type s3Origin struct {
 	meta  store.S3Store
 	blobs blob.Store
@@ -37,26 +39,15 @@ type s3Origin struct {
 
 // Get implements edge.Origin.
 func (o s3Origin) Get(ctx context.Context, bucket, key string) (io.ReadCloser, edge.ObjectMeta, error) {
-	// An object replaced between reading its record and opening its blob has lost
-	// that blob: read the record again, once.
-	for attempt := 0; ; attempt++ {
-		obj, err := o.meta.GetObject(ctx, bucket, key)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, edge.ObjectMeta{}, fmt.Errorf("s3://%s/%s: %w", bucket, key, edge.ErrNotFound)
-		}
-		if err != nil {
-			return nil, edge.ObjectMeta{}, err
-		}
-		body, err := o.blobs.Open(ctx, obj.BlobID)
-		if errors.Is(err, blob.ErrNotFound) && attempt == 0 {
-			continue
-		}
-		if err != nil {
-			return nil, edge.ObjectMeta{}, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
-		}
-		return body, edge.ObjectMeta{
-			ContentType: obj.ContentType, CacheControl: obj.CacheControl, Expires: obj.Expires,
-			ETag: obj.ETag, LastModified: obj.LastModified, Size: obj.Size,
-		}, nil
+	obj, body, err := s3.OpenObject(ctx, o.meta, o.blobs, bucket, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, edge.ObjectMeta{}, fmt.Errorf("s3://%s/%s: %w", bucket, key, edge.ErrNotFound)
 	}
+	if err != nil {
+		return nil, edge.ObjectMeta{}, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+	}
+	return body, edge.ObjectMeta{
+		ContentType: obj.ContentType, CacheControl: obj.CacheControl, Expires: obj.Expires,
+		ETag: obj.ETag, LastModified: obj.LastModified, Size: obj.Size,
+	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	iofs "io/fs"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,8 +20,10 @@ import (
 )
 
 // blobPlace reports where the bytes of an object of the running server s, on
-// data directory dir, are: "inline" (in the store), "file" (under DIR/blobs),
-// "both" or "nowhere".
+// data directory dir, are: "inline" (in the object's record), "table" (a blob
+// in the store's blobs table, as keyless wrote small objects before it kept
+// them in their records), "file" (under DIR/blobs), or, for several or none,
+// those joined with "+", or "nowhere".
 func blobPlace(t *testing.T, s *Server, dir, bucket, key string) string {
 	t.Helper()
 	ctx := t.Context()
@@ -28,11 +31,20 @@ func blobPlace(t *testing.T, s *Server, dir, bucket, key string) string {
 	if err != nil {
 		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
 	}
+	var places []string
+	if o.Inline {
+		if _, err := s.st.(store.InlineObjectStore).ObjectData(ctx, bucket, key, o.BlobID); err != nil {
+			t.Fatalf("ObjectData of an Inline object: %v", err)
+		}
+		places = append(places, "inline")
+	}
 	_, err = s.st.(store.BlobStore).GetBlob(ctx, o.BlobID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		t.Fatal(err)
 	}
-	inline := err == nil
+	if err == nil {
+		places = append(places, "table")
+	}
 	files, err := fs.New(filepath.Join(dir, blobsDir))
 	if err != nil {
 		t.Fatal(err)
@@ -41,19 +53,14 @@ func blobPlace(t *testing.T, s *Server, dir, bucket, key string) string {
 	if err != nil && !errors.Is(err, blob.ErrNotFound) {
 		t.Fatal(err)
 	}
-	file := err == nil
-	if file {
+	if err == nil {
 		_ = r.Close()
+		places = append(places, "file")
 	}
-	switch {
-	case inline && file:
-		return "both"
-	case inline:
-		return "inline"
-	case file:
-		return "file"
+	if len(places) == 0 {
+		return "nowhere"
 	}
-	return "nowhere"
+	return strings.Join(places, "+")
 }
 
 // countFiles counts the regular files under dir.
@@ -73,10 +80,11 @@ func countFiles(t *testing.T, dir string) int {
 }
 
 // TestS3BlobTiers: through keyless up, an object of up to 64 KiB is kept inline
-// in the store (no file), a bigger one in a file under DIR/blobs; overwriting
-// and deleting objects leaves no file behind. A data directory whose small
-// objects were written as files (by a keyless before inline blobs) still
-// serves them. (e2e's TestEdgeServesSite has the edge serve inline objects.)
+// in its record in the store (no file), a bigger one in a file under
+// DIR/blobs; overwriting and deleting objects leaves no file behind. A data
+// directory whose small objects were written as files (by a keyless before
+// inline blobs) or as blobs of the store's blobs table (before inline
+// records) still serves them. (e2e's TestEdgeServesSite has the edge serve inline objects.)
 func TestS3BlobTiers(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -144,12 +152,11 @@ func TestS3BlobTiers(t *testing.T) {
 		t.Errorf("after deleting every object: %d files under DIR/blobs", n)
 	}
 
-	// A small object as an older keyless wrote it: its bytes in a file.
-	put(c, "old", small)
-	o, err := s.st.(store.S3Store).GetObject(ctx, "tiers", "old")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Small objects as older keyless versions wrote them: their bytes in a
+	// file, or a blob in the store's blobs table; both served, and deleted
+	// with their object, or when it is overwritten.
+	put(c, "old-file", small)
+	put(c, "old-table", small)
 	stopTest(t, s)
 	st, err := OpenStore(ctx, dir, "")
 	if err != nil {
@@ -159,23 +166,49 @@ func TestS3BlobTiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := files.Put(ctx, o.BlobID, bytes.NewReader(small)); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.(store.BlobStore).DeleteBlob(ctx, o.BlobID); err != nil {
-		t.Fatal(err)
+	for _, k := range []string{"old-file", "old-table"} {
+		o, err := st.(store.S3Store).GetObject(ctx, "tiers", k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == "old-file" {
+			_, err = files.Put(ctx, o.BlobID, bytes.NewReader(small))
+		} else {
+			err = st.(store.BlobStore).PutBlob(ctx, o.BlobID, small)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Inline = false
+		if _, err := st.(store.S3Store).PutObject(ctx, o, nil); err != nil { // the record without its bytes
+			t.Fatal(err)
+		}
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s = startTest(t, dir, Config{}, noEnv, nil)
-	if where := blobPlace(t, s, dir, "tiers", "old"); where != "file" {
-		t.Fatalf("the object written as a file is %s", where)
+	c = client(s)
+	for k, want := range map[string]string{"old-file": "file", "old-table": "table"} {
+		if where := blobPlace(t, s, dir, "tiers", k); where != want {
+			t.Fatalf("the object written as a %s is %s", want, where)
+		}
+		if got := get(c, k); !bytes.Equal(got, small) {
+			t.Fatalf("GetObject of an object written as a %s read %d bytes", want, len(got))
+		}
 	}
-	if got := get(client(s), "old"); !bytes.Equal(got, small) {
-		t.Fatalf("GetObject of an object written as a file read %d bytes", len(got))
+	o, err := s.st.(store.S3Store).GetObject(ctx, "tiers", "old-table")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := client(s).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("tiers"), Key: aws.String("old")}); err != nil {
+	put(c, "old-table", edge)
+	if where := blobPlace(t, s, dir, "tiers", "old-table"); where != "inline" {
+		t.Errorf("the object written as a blob of the blobs table, overwritten, is %s, want inline", where)
+	}
+	if _, err := s.st.(store.BlobStore).GetBlob(ctx, o.BlobID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the overwritten object's blob in the blobs table: %v, want it gone", err)
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("tiers"), Key: aws.String("old-file")}); err != nil {
 		t.Fatal(err)
 	}
 	if n := countFiles(t, blobs); n != 0 {

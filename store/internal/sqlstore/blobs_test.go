@@ -13,8 +13,8 @@ import (
 )
 
 // TestMigrateAddsBlobs: a database at schema version 3 (S3 metadata, object
-// bytes all in files) keeps its objects across the migration that adds inline
-// blobs, which then work.
+// bytes all in files) keeps its objects across the migrations that add inline
+// blobs and inline objects, which then work; its objects are not Inline.
 func TestMigrateAddsBlobs(t *testing.T) {
 	ctx := t.Context()
 	d := Dialect{
@@ -36,14 +36,16 @@ func TestMigrateAddsBlobs(t *testing.T) {
 	if err := s.CreateBucket(ctx, store.Bucket{Name: "site", Region: "us-east-1", Owner: "000000000000", CreatedAt: at}); err != nil {
 		t.Fatal(err)
 	}
-	obj := store.Object{Bucket: "site", Key: "index.html", Size: 5, ETag: "e", LastModified: at, Owner: "000000000000", BlobID: "file-blob"}
-	if _, err := s.PutObject(ctx, obj, nil); err != nil {
+	// The object as a version-3 keyless wrote it (today's writes name
+	// columns added later).
+	if _, err := db.ExecContext(ctx, `INSERT INTO s3_objects (`+strings.Join(objectCols, ", ")+`) VALUES (`+placeholders(1, len(objectCols))+`)`,
+		objectArgs(store.Object{Bucket: "site", Key: "index.html", Size: 5, ETag: "e", LastModified: at, Owner: "000000000000", BlobID: "file-blob"})...); err != nil {
 		t.Fatal(err)
 	}
 	if err := Migrate(ctx, db, d); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	if got, err := s.GetObject(ctx, "site", "index.html"); err != nil || got.BlobID != "file-blob" {
+	if got, err := s.GetObject(ctx, "site", "index.html"); err != nil || got.BlobID != "file-blob" || got.Inline {
 		t.Fatalf("GetObject after migration = %+v, %v", got, err)
 	}
 	if err := s.PutBlob(ctx, "inline-blob", []byte("hello")); err != nil {

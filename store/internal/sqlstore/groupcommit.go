@@ -51,10 +51,10 @@ type inlinePut struct {
 	err     error
 }
 
-// PutObjectInline writes o's metadata (as PutObject does, cond first), data
-// as the blob under o.BlobID, and deletes the inline blob of the object o
-// replaces, in one transaction, which it may share with concurrent calls
-// (group commit).
+// PutObjectInline writes o's metadata (as PutObject does, cond first) with
+// data in its record, and deletes the blob kept here of the object o
+// replaces, if any, in one transaction, which it may share with concurrent
+// calls (group commit).
 func (s *Store) PutObjectInline(ctx context.Context, o store.Object, data []byte, cond func(*store.Object) error) (*store.Object, bool, error) {
 	p := &inlinePut{ctx: ctx, o: o, data: data, cond: cond, done: make(chan bool, 1)}
 	b := &s.inline
@@ -153,26 +153,33 @@ func (p *inlinePut) refused(err error) bool {
 // putInline makes p's writes in tx and sets its result. An error from its
 // condition comes back as a refusedError, with nothing written.
 func (s *Store) putInline(ctx context.Context, tx *sql.Tx, p *inlinePut) error {
-	cond := p.cond
-	if cond != nil {
-		cond = func(cur *store.Object) error {
-			if err := p.cond(cur); err != nil {
+	var cond func(*inlineRecord) error
+	if p.cond != nil {
+		cond = func(cur *inlineRecord) error {
+			var o *store.Object
+			if cur != nil {
+				o = &cur.Object
+			}
+			if err := p.cond(o); err != nil {
 				return refusedError{err}
 			}
 			return nil
 		}
 	}
-	old, err := upsert(ctx, s, tx, objects, p.o, cond, p.o.Bucket, p.o.Key)
+	old, err := upsert(ctx, s, tx, inlineObjects, inlineRecord{Object: p.o, data: p.data}, cond, p.o.Bucket, p.o.Key)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, putBlobSQL, keyHash(p.o.BlobID), []byte(p.o.BlobID), blob(p.data)); err != nil {
-		return s.d.mapErr(err)
-	}
-	p.old, p.oldGone, p.err = old, false, nil
-	if old == nil || old.BlobID == p.o.BlobID {
+	p.old, p.oldGone, p.err = nil, false, nil
+	if old == nil {
 		return nil
 	}
+	p.old = &old.Object
+	if old.Inline || old.BlobID == p.o.BlobID {
+		p.oldGone = old.Inline // its bytes were in the record just written over
+		return nil
+	}
+	// An object kept by an earlier keyless as a blob of this store.
 	res, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE key_hash = $1`, keyHash(old.BlobID))
 	if err != nil {
 		return err
@@ -180,4 +187,19 @@ func (s *Store) putInline(ctx context.Context, tx *sql.Tx, p *inlinePut) error {
 	n, err := res.RowsAffected()
 	p.oldGone = n == 1
 	return err
+}
+
+// ObjectData returns the bytes of the inline object bucket/key whose BlobID
+// is blobID.
+func (s *Store) ObjectData(ctx context.Context, bucket, key, blobID string) ([]byte, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM s3_objects
+		WHERE bucket = $1 AND object_key = $2 AND blob_id = $3 AND data IS NOT NULL`, bucket, key, blobID).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read the bytes of object %q: %w", bucket+"/"+key, err)
+	}
+	return nilIfEmpty(data), nil
 }

@@ -85,6 +85,10 @@ var _ store.S3Store = (*Store)(nil)
 // the key is immutable.
 var errRenamed = errors.New("the callback changed the record's key, which cannot change")
 
+// errRebound is returned when UpdateObject's callback changes where the
+// object's bytes are, which only a put changes.
+var errRebound = errors.New("the callback changed the object's BlobID or Inline, which only a put changes")
+
 // CreateBucket stores a new bucket; an empty ObjectOwnership is stored as
 // BucketOwnerEnforced.
 func (s *Store) CreateBucket(ctx context.Context, b store.Bucket) error {
@@ -166,12 +170,17 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (store.Object
 	return get(ctx, s, objects, bucket+"/"+key, bucket, key)
 }
 
-// UpdateObject replaces an object with what fn returns, in a transaction.
+// UpdateObject replaces an object's metadata with what fn returns, in a
+// transaction; its bytes stay.
 func (s *Store) UpdateObject(ctx context.Context, bucket, key string, fn func(store.Object) (store.Object, error)) error {
-	return update(ctx, s, objects, bucket+"/"+key, func(cur store.Object) (store.Object, error) {
+	return update(ctx, s, objectMetadata, bucket+"/"+key, func(cur store.Object) (store.Object, error) {
 		next, err := fn(cur)
-		if err == nil && (next.Bucket != cur.Bucket || next.Key != cur.Key) {
+		switch {
+		case err != nil:
+		case next.Bucket != cur.Bucket || next.Key != cur.Key:
 			err = errRenamed
+		case next.BlobID != cur.BlobID || next.Inline != cur.Inline:
+			err = errRebound
 		}
 		return next, err
 	}, bucket, key)
@@ -477,33 +486,86 @@ func concat(parts ...[]string) []string {
 var objectCols = concat([]string{"bucket", "object_key", "size", "etag", "last_modified", "owner"}, headerCols,
 	[]string{"checksums", "checksum_type", "part_sizes", "blob_id"})
 
+// objectRead is what is read of an object: its metadata, and whether its
+// bytes are in its record (store.Object.Inline).
+var objectRead = concat(objectCols, []string{"data IS NOT NULL"})
+
+func objectArgs(o store.Object) []any {
+	a := []any{o.Bucket, o.Key, o.Size, o.ETag, micros(o.LastModified), o.Owner}
+	a = append(a, headerArgs(o.ObjectHeaders)...)
+	return append(a, jsonMap(o.Checksums), o.ChecksumType, jsonList(o.PartSizes), o.BlobID)
+}
+
+func scanObject(r row) (store.Object, error) {
+	var o store.Object
+	var modified sql.NullInt64
+	var hs headerScan
+	var checksums, partSizes sql.NullString
+	dest := []any{&o.Bucket, &o.Key, &o.Size, &o.ETag, &modified, &o.Owner}
+	dest = append(dest, hs.dest()...)
+	dest = append(dest, &checksums, &o.ChecksumType, &partSizes, &o.BlobID, &o.Inline)
+	err := r.Scan(dest...)
+	o.LastModified = timeOf(modified)
+	o.ObjectHeaders = hs.headers(&err)
+	o.Checksums = decodeJSON[map[string]string](checksums, "checksums", &err)
+	o.PartSizes = decodeJSON[[]int64](partSizes, "part_sizes", &err)
+	return o, err
+}
+
+// objects writes an object whose bytes are a blob: no bytes in the record,
+// dropping those of an inline object it replaces.
 var objects = &entity[store.Object]{
 	what:  "object",
 	table: "s3_objects",
 	from:  "s3_objects",
-	cols:  objectCols,
-	read:  objectCols,
+	cols:  concat(objectCols, []string{"data"}),
+	read:  objectRead,
 	key:   []string{"bucket", "object_key"},
 	order: "bucket, object_key",
-	args: func(o store.Object) []any {
-		a := []any{o.Bucket, o.Key, o.Size, o.ETag, micros(o.LastModified), o.Owner}
-		a = append(a, headerArgs(o.ObjectHeaders)...)
-		return append(a, jsonMap(o.Checksums), o.ChecksumType, jsonList(o.PartSizes), o.BlobID)
+	args:  func(o store.Object) []any { return append(objectArgs(o), nil) },
+	scan:  scanObject,
+}
+
+// objectMetadata writes an object's metadata only (UpdateObject): its bytes
+// stay where they are.
+var objectMetadata = &entity[store.Object]{
+	what:  "object",
+	table: "s3_objects",
+	from:  "s3_objects",
+	cols:  objectCols,
+	read:  objectRead,
+	key:   []string{"bucket", "object_key"},
+	order: "bucket, object_key",
+	args:  objectArgs,
+	scan:  scanObject,
+}
+
+// inlineRecord is an object with its bytes, kept in its record.
+type inlineRecord struct {
+	store.Object
+	data []byte
+}
+
+// inlineObjects writes an object with its bytes in its record
+// (PutObjectInline). An empty object's bytes are an empty, not NULL, value.
+var inlineObjects = &entity[inlineRecord]{
+	what:  "object",
+	table: "s3_objects",
+	from:  "s3_objects",
+	cols:  concat(objectCols, []string{"data"}),
+	read:  objectRead,
+	key:   []string{"bucket", "object_key"},
+	order: "bucket, object_key",
+	args: func(r inlineRecord) []any {
+		data := r.data
+		if data == nil {
+			data = []byte{}
+		}
+		return append(objectArgs(r.Object), data)
 	},
-	scan: func(r row) (store.Object, error) {
-		var o store.Object
-		var modified sql.NullInt64
-		var hs headerScan
-		var checksums, partSizes sql.NullString
-		dest := []any{&o.Bucket, &o.Key, &o.Size, &o.ETag, &modified, &o.Owner}
-		dest = append(dest, hs.dest()...)
-		dest = append(dest, &checksums, &o.ChecksumType, &partSizes, &o.BlobID)
-		err := r.Scan(dest...)
-		o.LastModified = timeOf(modified)
-		o.ObjectHeaders = hs.headers(&err)
-		o.Checksums = decodeJSON[map[string]string](checksums, "checksums", &err)
-		o.PartSizes = decodeJSON[[]int64](partSizes, "part_sizes", &err)
-		return o, err
+	scan: func(r row) (inlineRecord, error) {
+		o, err := scanObject(r)
+		return inlineRecord{Object: o}, err
 	},
 }
 

@@ -231,6 +231,9 @@ var migrations = [][]string{
 	auditQueryMigration,
 	// The local AWS Organizations service (store.OrganizationStore): organizations, roots, OUs, member accounts.
 	organizationsMigration,
+	// Small objects' bytes in their record (store.InlineObjectStore): NULL
+	// for an object whose bytes are a blob.
+	{`ALTER TABLE s3_objects ADD COLUMN data {blob}`},
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A
