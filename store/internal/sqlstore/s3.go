@@ -342,10 +342,9 @@ const maxUpsertTries = 5
 // inserted first, and the record is read (and updated) only when one exists,
 // which saves a new key's read.
 func upsert[T any](ctx context.Context, s *Store, tx *sql.Tx, e *entity[T], v T, cond func(*T) error, keys ...any) (*T, error) {
-	insert := "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) +
-		") ON CONFLICT (" + strings.Join(e.key, ", ") + ") DO NOTHING"
+	stmts := e.statements()
 	inserted := func() (bool, error) {
-		res, err := tx.ExecContext(ctx, insert, e.args(v)...)
+		res, err := tx.ExecContext(ctx, stmts.insertNew, e.args(v)...)
 		if err != nil {
 			return false, s.d.mapErr(err)
 		}
@@ -372,8 +371,7 @@ func upsert[T any](ctx context.Context, s *Store, tx *sql.Tx, e *entity[T], v T,
 			}
 		}
 		if old != nil {
-			q := "UPDATE " + e.table + " SET " + equals(e.cols, 1, ", ") + " WHERE " + equals(e.key, len(e.cols)+1, " AND ")
-			if _, err := tx.ExecContext(ctx, q, append(e.args(v), keys...)...); err != nil {
+			if _, err := tx.ExecContext(ctx, stmts.update, append(e.args(v), keys...)...); err != nil {
 				return nil, s.d.mapErr(err)
 			}
 			return old, nil
@@ -490,8 +488,10 @@ var objectCols = concat([]string{"bucket", "object_key", "size", "etag", "last_m
 // bytes are in its record (store.Object.Inline).
 var objectRead = concat(objectCols, []string{"data IS NOT NULL"})
 
+// objectArgs are the values of objectCols for o, with room for one more.
 func objectArgs(o store.Object) []any {
-	a := []any{o.Bucket, o.Key, o.Size, o.ETag, micros(o.LastModified), o.Owner}
+	a := make([]any, 0, len(objectCols)+1)
+	a = append(a, o.Bucket, o.Key, o.Size, o.ETag, micros(o.LastModified), o.Owner)
 	a = append(a, headerArgs(o.ObjectHeaders)...)
 	return append(a, jsonMap(o.Checksums), o.ChecksumType, jsonList(o.PartSizes), o.BlobID)
 }

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyless-dev/keyless/store"
@@ -701,6 +702,32 @@ type entity[T any] struct {
 	order string   // ORDER BY of lists
 	args  func(T) []any
 	scan  func(row) (T, error)
+
+	once  sync.Once
+	stmts entityStatements // see statements
+}
+
+// entityStatements are the statements of an entity that do not vary.
+type entityStatements struct {
+	selectByKey string // SELECT read FROM from WHERE key = …, to which a suffix may be added
+	insert      string // INSERT INTO table (cols) VALUES (…)
+	insertNew   string // insert, ON CONFLICT (key) DO NOTHING
+	update      string // UPDATE table SET cols = … WHERE key = …, the key values last
+}
+
+// statements returns e's fixed statements, built on first use: a store runs
+// them for every record it reads or writes.
+func (e *entity[T]) statements() *entityStatements {
+	e.once.Do(func() {
+		e.stmts = entityStatements{
+			selectByKey: "SELECT " + strings.Join(e.read, ", ") + " FROM " + e.from + " WHERE " + equals(e.key, 1, " AND "),
+			insert:      "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) + ")",
+			insertNew: "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) +
+				") ON CONFLICT (" + strings.Join(e.key, ", ") + ") DO NOTHING",
+			update: "UPDATE " + e.table + " SET " + equals(e.cols, 1, ", ") + " WHERE " + equals(e.key, len(e.cols)+1, " AND "),
+		}
+	})
+	return &e.stmts
 }
 
 // placeholders returns "$first, …" for n parameters.
@@ -722,8 +749,7 @@ func equals(cols []string, first int, sep string) string {
 }
 
 func create[T any](ctx context.Context, s *Store, e *entity[T], v T, id string) error {
-	q := "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + placeholders(1, len(e.cols)) + ")"
-	if _, err := s.w.ExecContext(ctx, q, e.args(v)...); err != nil {
+	if _, err := s.w.ExecContext(ctx, e.statements().insert, e.args(v)...); err != nil {
 		return fmt.Errorf("store: create %s %q: %w", e.what, id, s.d.mapErr(err))
 	}
 	return nil
@@ -731,7 +757,10 @@ func create[T any](ctx context.Context, s *Store, e *entity[T], v T, id string) 
 
 // selectOne reads the record with the given key values; suffix ends the query.
 func selectOne[T any](ctx context.Context, q querier, e *entity[T], suffix string, keys []any) (T, error) {
-	query := "SELECT " + strings.Join(e.read, ", ") + " FROM " + e.from + " WHERE " + equals(e.key, 1, " AND ") + suffix
+	query := e.statements().selectByKey
+	if suffix != "" {
+		query += suffix
+	}
 	v, err := e.scan(q.QueryRowContext(ctx, query, keys...))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
@@ -797,8 +826,7 @@ func update[T any](ctx context.Context, s *Store, e *entity[T], id string, fn fu
 		if err != nil {
 			return err
 		}
-		q := "UPDATE " + e.table + " SET " + equals(e.cols, 1, ", ") + " WHERE " + equals(e.key, len(e.cols)+1, " AND ")
-		if _, err := tx.ExecContext(ctx, q, append(e.args(next), keys...)...); err != nil {
+		if _, err := tx.ExecContext(ctx, e.statements().update, append(e.args(next), keys...)...); err != nil {
 			return s.d.mapErr(err)
 		}
 		return tx.Commit()
