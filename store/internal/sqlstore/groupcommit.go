@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/keyless-dev/keyless/store"
@@ -20,10 +21,10 @@ import (
 // they share (the objects' B-tree leaves, for keys written in order) written
 // once. A PUT alone is its own batch, without waiting.
 //
-// The first caller to find no batch running leads: it writes the queue,
-// itself included, in one transaction, hands the lead to the first caller
-// that queued meanwhile (who writes the next batch), and returns. A batch
-// that fails as a whole (a bucket deleted meanwhile, a failed commit) is
+// The first caller to find no batch running leads: it yields once, so that
+// puts about to arrive join, then writes the queue, itself included, in one
+// transaction, hands the lead to the first caller that queued meanwhile (who
+// writes the next batch), and returns. A batch that fails as a whole (a bucket deleted meanwhile, a failed commit) is
 // rolled back and its puts are written one transaction each, so that one
 // put's failure is its own. A put whose condition refuses it writes nothing
 // (the condition is judged before its writes) and the batch goes on.
@@ -68,7 +69,12 @@ func (s *Store) PutObjectInline(ctx context.Context, o store.Object, data []byte
 			return p.result()
 		}
 	}
-	// Leading: write what is queued (p included), then pass the lead on.
+	// Leading. Yield first: the puts whose requests are on their way (read,
+	// verified, hashed) by the time the other goroutines have had their turn
+	// join this batch instead of waiting for the next commit. With nothing
+	// else to run (a put alone) it returns at once.
+	runtime.Gosched()
+	// Write what is queued (p included), then pass the lead on.
 	b.mu.Lock()
 	n := min(len(b.queue), maxInlineBatch)
 	batch := b.queue[:n:n]
