@@ -108,6 +108,7 @@ const (
 	opDeletePipelineVariable
 	opPutObjectInline
 	opObjectData
+	opReadObject
 	opCreateOrganization
 	opGetOrganization
 	opGetOrganizationByRoot
@@ -217,6 +218,7 @@ var storeOpNames = [numStoreOps]string{
 	opDeletePipelineVariable:  "DeletePipelineVariable",
 	opPutObjectInline:         "PutObjectInline",
 	opObjectData:              "ObjectData",
+	opReadObject:              "ReadObject",
 
 	// store.OrganizationStore
 	opCreateOrganization:       "CreateOrganization",
@@ -806,6 +808,12 @@ func (x *instrumentedInline) PutObjectInline(ctx context.Context, o store.Object
 	defer x.m.observe(opPutObjectInline, time.Now(), &err, &cb)
 	wrapCond := watchCond(&cb, cond)
 	return x.inline.PutObjectInline(ctx, o, data, wrapCond)
+}
+
+// ReadObject implements store.InlineObjectStore.
+func (x *instrumentedInline) ReadObject(ctx context.Context, bucket, key string) (r0 store.Object, r1 []byte, err error) {
+	defer x.m.observe(opReadObject, time.Now(), &err, nil)
+	return x.inline.ReadObject(ctx, bucket, key)
 }
 
 // ObjectData implements store.InlineObjectStore.

@@ -167,43 +167,41 @@ func (s *Service) openObject(ctx context.Context, bucket, key string) (store.Obj
 
 // OpenObject returns the record of the object bucket/key in st and a reader
 // of its bytes, which the caller closes: the bytes kept in the record
-// (store.Object.Inline; st is then a store.InlineObjectStore), or the blob
-// BlobID of blobs. An object replaced between the two reads has lost its
-// bytes; its record is read again. A missing object is an error wrapping
+// (store.Object.Inline; st is then a store.InlineObjectStore, which returns
+// them with the record), or the blob BlobID of blobs. An object replaced
+// between reading its record and opening its blob has lost that blob; its
+// record is read again. A missing object is an error wrapping
 // store.ErrNotFound.
 func OpenObject(ctx context.Context, st store.S3Store, blobs blob.Store, bucket, key string) (store.Object, blob.Reader, error) {
+	in, _ := st.(store.InlineObjectStore)
 	for range 3 {
-		o, err := st.GetObject(ctx, bucket, key)
+		var o store.Object
+		var data []byte
+		var err error
+		if in != nil {
+			o, data, err = in.ReadObject(ctx, bucket, key)
+		} else {
+			o, err = st.GetObject(ctx, bucket, key)
+		}
 		if err != nil {
 			return store.Object{}, nil, fmt.Errorf("s3: get object: %w", err)
 		}
-		rd, err := openBytes(ctx, st, blobs, o)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, blob.ErrNotFound) {
+		if o.Inline {
+			if in == nil {
+				return store.Object{}, nil, fmt.Errorf("s3: object %q is kept in its record, which the store (%T) cannot read", bucket+"/"+key, st)
+			}
+			return o, bytesReader{bytes.NewReader(data)}, nil
+		}
+		rd, err := blobs.Open(ctx, o.BlobID)
+		if errors.Is(err, blob.ErrNotFound) {
 			continue // replaced or deleted meanwhile
 		}
 		if err != nil {
-			return store.Object{}, nil, err
+			return store.Object{}, nil, fmt.Errorf("s3: open blob: %w", err)
 		}
 		return o, rd, nil
 	}
 	return store.Object{}, nil, fmt.Errorf("s3: open object %q: replaced while it was read, 3 times: %w", bucket+"/"+key, store.ErrNotFound)
-}
-
-// openBytes opens the bytes of o, read from st: an error wrapping
-// store.ErrNotFound or blob.ErrNotFound when o has been replaced.
-func openBytes(ctx context.Context, st store.S3Store, blobs blob.Store, o store.Object) (blob.Reader, error) {
-	if !o.Inline {
-		rd, err := blobs.Open(ctx, o.BlobID)
-		if err != nil {
-			return nil, fmt.Errorf("s3: open blob: %w", err)
-		}
-		return rd, nil
-	}
-	data, err := objectData(ctx, st, o)
-	if err != nil {
-		return nil, err
-	}
-	return bytesReader{bytes.NewReader(data)}, nil
 }
 
 // objectData reads the bytes kept in the record of the Inline object o: an

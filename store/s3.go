@@ -117,6 +117,9 @@ type InlineObjectStore interface {
 	// whether it did (oldBlobGone), so that the caller deletes the old blob
 	// only when it lives elsewhere.
 	PutObjectInline(ctx context.Context, o Object, data []byte, cond func(cur *Object) error) (old *Object, oldBlobGone bool, err error)
+	// ReadObject is S3Store.GetObject that also returns, in the same read,
+	// the bytes of an Inline object (an empty one's as nil); nil for another.
+	ReadObject(ctx context.Context, bucket, key string) (Object, []byte, error)
 	// ObjectData returns the bytes of the Inline object bucket/key whose
 	// BlobID is blobID (an empty object's as nil), or an error wrapping
 	// ErrNotFound when that object has been deleted or replaced.

@@ -84,8 +84,17 @@ func testInlinePutReplace(t *testing.T, s InlineStore) {
 	first.Inline = true
 	got, err := s.GetObject(ctx, "b", "k")
 	checkS3(t, "GetObject", got, err, first)
+
 	if b := objectData(t, s, "b", "k", "blob-1"); !bytes.Equal(b, blobBytes(1, 4096)) {
 		t.Errorf("the object's bytes are %d other bytes", len(b))
+	}
+	got, b, err := s.ReadObject(ctx, "b", "k")
+	checkS3(t, "ReadObject", got, err, first)
+	if !bytes.Equal(b, blobBytes(1, 4096)) {
+		t.Errorf("ReadObject returned %d other bytes", len(b))
+	}
+	if _, _, err := s.ReadObject(ctx, "b", "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReadObject of a missing key: %v, want ErrNotFound", err)
 	}
 	if _, err := s.GetBlob(ctx, "blob-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetBlob of an inline object's BlobID: %v, want ErrNotFound (its bytes are in its record)", err)
@@ -110,6 +119,9 @@ func testInlinePutReplace(t *testing.T, s InlineStore) {
 	// An object whose bytes live elsewhere (no blob here): not reported gone.
 	_, err = s.PutObject(ctx, inlineObject("b", "k", "file-blob"), nil)
 	must(t, "PutObject", err)
+	if got, b, err := s.ReadObject(ctx, "b", "k"); err != nil || got.Inline || got.BlobID != "file-blob" || b != nil {
+		t.Errorf("ReadObject of an object kept elsewhere: %+v, %d bytes, %v; want file-blob, not Inline, no bytes", got, len(b), err)
+	}
 	old, gone, err = s.PutObjectInline(ctx, inlineObject("b", "k", "blob-3"), nil, nil)
 	must(t, "PutObjectInline over an object kept elsewhere", err)
 	if old == nil || old.BlobID != "file-blob" || old.Inline || gone {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/keyless-dev/keyless/store"
@@ -193,6 +194,23 @@ func (s *Store) putInline(ctx context.Context, tx *sql.Tx, p *inlinePut) error {
 	n, err := res.RowsAffected()
 	p.oldGone = n == 1
 	return err
+}
+
+// readObjectSQL reads an object's record and the bytes in it.
+var readObjectSQL = "SELECT " + strings.Join(objectRead, ", ") + ", data FROM s3_objects WHERE bucket = $1 AND object_key = $2"
+
+// ReadObject returns the record of bucket/key and, if it is inline, its
+// bytes, in one read.
+func (s *Store) ReadObject(ctx context.Context, bucket, key string) (store.Object, []byte, error) {
+	var data []byte
+	o, err := scanObjectAnd(s.r.QueryRowContext(ctx, readObjectSQL, bucket, key), &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Object{}, nil, fmt.Errorf("store: read object %q: %w", bucket+"/"+key, err)
+	}
+	return o, nilIfEmpty(data), nil
 }
 
 // ObjectData returns the bytes of the inline object bucket/key whose BlobID

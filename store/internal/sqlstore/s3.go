@@ -496,7 +496,11 @@ func objectArgs(o store.Object) []any {
 	return append(a, jsonMap(o.Checksums), o.ChecksumType, jsonList(o.PartSizes), o.BlobID)
 }
 
-func scanObject(r row) (store.Object, error) {
+func scanObject(r row) (store.Object, error) { return scanObjectAnd(r) }
+
+// scanObjectAnd scans the objectRead columns and then, into extra, those
+// that follow them.
+func scanObjectAnd(r row, extra ...any) (store.Object, error) {
 	var o store.Object
 	var modified sql.NullInt64
 	var hs headerScan
@@ -504,7 +508,7 @@ func scanObject(r row) (store.Object, error) {
 	dest := []any{&o.Bucket, &o.Key, &o.Size, &o.ETag, &modified, &o.Owner}
 	dest = append(dest, hs.dest()...)
 	dest = append(dest, &checksums, &o.ChecksumType, &partSizes, &o.BlobID, &o.Inline)
-	err := r.Scan(dest...)
+	err := r.Scan(append(dest, extra...)...)
 	o.LastModified = timeOf(modified)
 	o.ObjectHeaders = hs.headers(&err)
 	o.Checksums = decodeJSON[map[string]string](checksums, "checksums", &err)
