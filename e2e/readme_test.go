@@ -275,13 +275,14 @@ var readmeCommands = map[string]readmeCommand{
 	`make check`:            {in: "repo", run: `make -n check`, why: "CI runs it before the tests; here only that the target exists", stdout: "go vet"},
 	`make fuzz FUZZTIME=5m`: {in: "repo", run: `make -n fuzz FUZZTIME=5m`, why: "fuzzing runs apart from the suite", stdout: "-fuzztime 5m"},
 	`make bench`:            {in: "repo", run: `make -n bench`, why: "benchmarks run apart from the suite", stdout: "-bench"},
-	`go test ./issuer -run '^$' -bench Mint -benchtime 3s`:              {in: "repo", run: `go test ./issuer -list 'Mint'`, why: "benchmarks run apart from the suite; here that the pattern selects some", stdout: "BenchmarkMint"},
-	`go test ./policy -run '^$' -bench Trust3Conditions -benchmem`:      {in: "repo", run: `go test ./policy -list 'Trust3Conditions'`, why: "as above", stdout: "Trust3Conditions"},
-	`go test ./sts -run '^$' -bench 'Exchange|RawRS256' -benchtime 3s`:  {in: "repo", run: `go test ./sts -list 'Exchange|RawRS256'`, why: "as above", stdout: "BenchmarkRawRS256"},
-	`go test ./e2e -run '^$' -bench LoopbackExchange -benchtime 20000x`: {in: "repo", run: `go test ./e2e -list 'LoopbackExchange'`, why: "as above", stdout: "BenchmarkLoopbackExchange"},
-	`go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 3000x`:    {in: "repo", run: `go test ./e2e -list 'S3SmallObjects'`, why: "as above", stdout: "BenchmarkS3SmallObjects"},
-	`go test ./e2e -run '^$' -bench S3Stream1GiB -benchtime 1x`:         {in: "repo", run: `go test ./e2e -list 'S3Stream1GiB'`, why: "as above", stdout: "BenchmarkS3Stream1GiB"},
-	`go test ./e2e -run '^$' -bench Deploy -benchtime 1x`:               {in: "repo", run: `go test ./e2e -list 'Deploy'`, why: "as above", stdout: "BenchmarkDeploy"},
+	`go test ./issuer -run '^$' -bench Mint -benchtime 3s`:                         {in: "repo", run: `go test ./issuer -list 'Mint'`, why: "benchmarks run apart from the suite; here that the pattern selects some", stdout: "BenchmarkMint"},
+	`go test ./policy -run '^$' -bench Trust3Conditions -benchmem`:                 {in: "repo", run: `go test ./policy -list 'Trust3Conditions'`, why: "as above", stdout: "Trust3Conditions"},
+	`go test ./sts -run '^$' -bench 'Exchange|RawRS256' -benchtime 3s`:             {in: "repo", run: `go test ./sts -list 'Exchange|RawRS256'`, why: "as above", stdout: "BenchmarkRawRS256"},
+	`go test ./e2e -run '^$' -bench LoopbackExchange -benchtime 20000x`:            {in: "repo", run: `go test ./e2e -list 'LoopbackExchange'`, why: "as above", stdout: "BenchmarkLoopbackExchange"},
+	`go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 10000x -timeout 30m`: {in: "repo", run: `go test ./e2e -list 'S3SmallObjects'`, why: "as above", stdout: "BenchmarkS3SmallObjects"},
+	`go test ./store/sqlite -run '^$' -bench PutObjectInline -benchtime 20000x`:    {in: "repo", run: `go test ./store/sqlite -list 'PutObjectInline'`, why: "as above", stdout: "BenchmarkPutObjectInline"},
+	`go test ./e2e -run '^$' -bench S3Stream1GiB -benchtime 1x`:                    {in: "repo", run: `go test ./e2e -list 'S3Stream1GiB'`, why: "as above", stdout: "BenchmarkS3Stream1GiB"},
+	`go test ./e2e -run '^$' -bench Deploy -benchtime 1x`:                          {in: "repo", run: `go test ./e2e -list 'Deploy'`, why: "as above", stdout: "BenchmarkDeploy"},
 }
 
 // readmeBlock is one ```sh block: its setup lines (". FILE" and "export …", run

@@ -34,40 +34,45 @@ const (
 	s3BenchConcurrency = 16
 	s3BenchObjectSize  = 4 << 10
 	s3BenchGetKeys     = 256 // GET reads these objects, put before the timer, round robin
+	s3BenchRounds      = 5   // each target's share of b.N, in rounds that alternate between them
 )
 
 // BenchmarkS3SmallObjects is issue 10's small-object load test: 4 KiB PUTs and GETs
-// signed with SigV4 over loopback HTTP from s3BenchConcurrency workers, first
-// against `keyless up`, then against moto's S3 server on the same load; twice:
-// "signer" sends requests signed by the SDK's v4 signer on a plain HTTP client,
-// "sdk" uses the SDK's S3 client (path style, its default checksums), whose
-// middleware costs more CPU per request than the keyless server does. Each sub-benchmark reports requests/s and the
-// CPU time per request of the server (server-CPU-µs/req) and of this process, the
-// client (client-CPU-µs/req: client and server share the machine's cores, so the
-// client's cost bounds the rate either server can show); the moto ones also report
-// keyless-x, keyless's rate over moto's for the same operation (the goal is ≥ 20),
-// and server-CPU-x, moto's server CPU per request over keyless's. Run it with
+// signed with SigV4 over loopback HTTP from s3BenchConcurrency workers, against
+// `keyless up` and against moto's S3 server on the same load. Each operation's
+// b.N requests go to each server in s3BenchRounds rounds that alternate between
+// them, so that a change in the shared machine's speed during the run weighs on
+// both alike. It runs twice: "signer" sends requests signed by the SDK's v4 signer
+// on a plain HTTP client, "sdk" uses the SDK's S3 client (path style, its default
+// checksums), whose middleware costs more CPU per request than the keyless server
+// does. Each sub-benchmark reports both servers' requests/s, keyless-x (keyless's
+// rate over moto's; the goal is ≥ 20), the server CPU time per request of each
+// (server-CPU-µs/req) and server-CPU-x (moto's over keyless's), and the CPU time per
+// request of this process, the client, while it loads keyless (client and server
+// share the machine's cores, so the client's cost bounds the rate keyless can
+// show). Run it with
 //
-//	go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 3000x
+//	go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 10000x -timeout 30m
+//
+// (3,000 requests last a third of a second against keyless, mostly its warm-up:
+// a new database's first pages and log, the heap's growth.)
 func BenchmarkS3SmallObjects(b *testing.B) {
 	p := startUp(b, b.TempDir())
 	for _, kind := range []string{"signer", "sdk"} {
 		b.Run(kind, func(b *testing.B) {
-			rates := map[string]smallObjectFigures{} // "PUT", "GET" → keyless's
+			endpoint, pid := startMoto(b)
 			bucket := "bench-small-" + kind
-			b.Run("keyless", func(b *testing.B) {
-				cfg := rootConfig(p)
-				s3SmallObjectOps(b, cfg, kind, bucket, p.cmd.Process.Pid, rates, nil)
-			})
-			b.Run("moto", func(b *testing.B) {
-				endpoint, pid := startMoto(b)
-				cfg := aws.Config{
+			targets := []*smallObjectTarget{
+				newSmallObjectTarget(b, "keyless", kind, rootConfig(p), bucket, p.cmd.Process.Pid),
+				newSmallObjectTarget(b, "moto", kind, aws.Config{
 					Region:       "us-east-1",
 					BaseEndpoint: aws.String(endpoint),
 					Credentials:  credentials.NewStaticCredentialsProvider("AKIAMOTOBENCH", "moto-accepts-any-secret", ""),
-				}
-				s3SmallObjectOps(b, cfg, kind, bucket, pid, nil, rates)
-			})
+				}, bucket, pid),
+			}
+			for _, op := range []string{"PUT", "GET"} {
+				b.Run(op, func(b *testing.B) { s3SmallObjectOp(b, op, targets) })
+			}
 		})
 	}
 }
@@ -83,33 +88,37 @@ func benchS3Client(cfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
 	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) { o.UsePathStyle = true }}, optFns...)...)
 }
 
-// smallObjectFigures are what s3SmallObjectOps measured of one operation.
-type smallObjectFigures struct {
-	rate      float64       // requests/s
-	serverCPU time.Duration // per request
+// smallObjectTarget is one server of BenchmarkS3SmallObjects: how to PUT and GET
+// its objects, the process serving them, and what was measured of it.
+type smallObjectTarget struct {
+	name     string
+	pid      int
+	put, get func(key string) error
+	puts     atomic.Int64 // PUTs sent so far, which name new keys
+
+	elapsed, serverCPU, clientCPU time.Duration // summed over the rounds of an operation
+	requests                      int
 }
 
-// s3SmallObjectOps runs the PUT and GET sub-benchmarks, with the SDK's S3 client
-// (kind "sdk") or SigV4-signed requests on a plain HTTP client ("signer"),
-// against the endpoint of cfg, served by process pid, whose CPU time per request it reports as server-CPU-µs/req. It records
-// their figures in record, or with versus reports keyless-x and server-CPU-x against
-// versus's.
-func s3SmallObjectOps(b *testing.B, cfg aws.Config, kind, bucket string, pid int, record, versus map[string]smallObjectFigures) {
+// newSmallObjectTarget creates bucket on the server of cfg (served by process pid)
+// and the s3BenchGetKeys objects GET reads, with the SDK's S3 client (kind "sdk")
+// or SigV4-signed requests on a plain HTTP client ("signer").
+func newSmallObjectTarget(b *testing.B, name, kind string, cfg aws.Config, bucket string, pid int) *smallObjectTarget {
 	ctx := context.Background()
 	client := benchS3Client(cfg)
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		b.Fatalf("CreateBucket: %v", err)
+		b.Fatalf("%s: CreateBucket: %v", name, err)
 	}
 	body := make([]byte, s3BenchObjectSize)
 	rand.NewChaCha8([32]byte{10}).Read(body)
-	var put, get func(key string) error
+	t := &smallObjectTarget{name: name, pid: pid}
 	switch kind {
 	case "sdk":
-		put = func(key string) error {
+		t.put = func(key string) error {
 			_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
 			return err
 		}
-		get = func(key string) error {
+		t.get = func(key string) error {
 			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 			if err != nil {
 				return err
@@ -121,7 +130,7 @@ func s3SmallObjectOps(b *testing.B, cfg aws.Config, kind, bucket string, pid int
 		if err != nil {
 			b.Fatal(err)
 		}
-		put = func(key string) error {
+		t.put = func(key string) error {
 			resp, err := sc.do(ctx, http.MethodPut, bucket, key, body)
 			if err != nil {
 				return err
@@ -129,7 +138,7 @@ func s3SmallObjectOps(b *testing.B, cfg aws.Config, kind, bucket string, pid int
 			_, _ = io.Copy(io.Discard, resp.Body)
 			return resp.Body.Close()
 		}
-		get = func(key string) error {
+		t.get = func(key string) error {
 			resp, err := sc.do(ctx, http.MethodGet, bucket, key, nil)
 			if err != nil {
 				return err
@@ -138,52 +147,75 @@ func s3SmallObjectOps(b *testing.B, cfg aws.Config, kind, bucket string, pid int
 		}
 	}
 	for i := range s3BenchGetKeys {
-		if err := put(fmt.Sprintf("get/%04d", i)); err != nil {
-			b.Fatalf("PUT before the benchmark: %v", err)
+		if err := t.put(fmt.Sprintf("get/%04d", i)); err != nil {
+			b.Fatalf("%s: PUT before the benchmark: %v", name, err)
 		}
 	}
-	for _, op := range []struct {
-		name string
-		do   func(i int) error
-	}{
-		{"PUT", func(i int) error { return put(fmt.Sprintf("put/%08d", i)) }},
-		{"GET", func(i int) error { return get(fmt.Sprintf("get/%04d", i%s3BenchGetKeys)) }},
-	} {
-		b.Run(op.name, func(b *testing.B) {
-			for i := range s3BenchConcurrency { // warm the connections
-				if err := op.do(i); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu0, err := procCPUTime(pid)
+	for i := range s3BenchConcurrency { // open the connections
+		if err := t.get(fmt.Sprintf("get/%04d", i)); err != nil {
+			b.Fatalf("%s: GET before the benchmark: %v", name, err)
+		}
+	}
+	return t
+}
+
+// do sends the i-th request of op ("PUT": a new key; "GET": the GET keys in turn).
+func (t *smallObjectTarget) do(op string, i int) error {
+	if op == "PUT" {
+		return t.put(fmt.Sprintf("put/%08d", t.puts.Add(1)))
+	}
+	return t.get(fmt.Sprintf("get/%04d", i%s3BenchGetKeys))
+}
+
+// s3SmallObjectOp sends b.N requests of op to each target, in s3BenchRounds
+// rounds that alternate between them, and reports the figures described at
+// BenchmarkS3SmallObjects; the first target is keyless, the second moto.
+func s3SmallObjectOp(b *testing.B, op string, targets []*smallObjectTarget) {
+	for _, t := range targets {
+		t.elapsed, t.serverCPU, t.clientCPU, t.requests = 0, 0, 0, 0
+	}
+	b.ResetTimer()
+	for round := range s3BenchRounds {
+		n := b.N/s3BenchRounds + min(1, max(0, b.N%s3BenchRounds-round)) // b.N in all
+		for _, t := range targets {
+			cpu0, err := procCPUTime(t.pid)
 			if err != nil {
 				b.Fatal(err)
 			}
 			self0 := selfCPUTime()
-			rate := concurrentRequests(b, op.do)
+			elapsed, err := concurrentRequests(n, func(i int) error { return t.do(op, i) })
+			if err != nil {
+				b.Fatalf("%s %s: %v", t.name, op, err)
+			}
 			self1 := selfCPUTime()
-			cpu1, err := procCPUTime(pid)
+			cpu1, err := procCPUTime(t.pid)
 			if err != nil {
 				b.Fatal(err)
 			}
-			fig := smallObjectFigures{rate: rate, serverCPU: (cpu1 - cpu0) / time.Duration(b.N)}
-			b.ReportMetric(rate, "requests/s")
-			b.ReportMetric(float64(fig.serverCPU.Nanoseconds())/1e3, "server-CPU-µs/req")
-			b.ReportMetric(float64((self1-self0).Nanoseconds())/1e3/float64(b.N), "client-CPU-µs/req")
-			b.ReportMetric(s3BenchConcurrency, "concurrency")
-			if record != nil {
-				record[op.name] = fig
-			}
-			if k := versus[op.name]; k.rate > 0 && b.N > 1 {
-				b.ReportMetric(k.rate/rate, "keyless-x")
-				if k.serverCPU > 0 {
-					b.ReportMetric(float64(fig.serverCPU)/float64(k.serverCPU), "server-CPU-x")
-				}
-				b.Logf("%s: keyless %.0f requests/s, moto %.0f requests/s: keyless is %.1f× moto (goal ≥ 20×); server CPU per request keyless %s, moto %s",
-					op.name, k.rate, rate, k.rate/rate, k.serverCPU, fig.serverCPU)
-			}
-		})
+			t.elapsed += elapsed
+			t.serverCPU += cpu1 - cpu0
+			t.clientCPU += self1 - self0
+			t.requests += n
+		}
 	}
+	b.StopTimer()
+	if b.N < s3BenchRounds {
+		return // the runner's first, one-request call: too few requests to report on
+	}
+	k, m := targets[0], targets[1]
+	rate := func(t *smallObjectTarget) float64 { return float64(t.requests) / t.elapsed.Seconds() }
+	perRequest := func(d time.Duration, t *smallObjectTarget) time.Duration { return d / time.Duration(t.requests) }
+	µs := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	b.ReportMetric(rate(k), "keyless-requests/s")
+	b.ReportMetric(rate(m), "moto-requests/s")
+	b.ReportMetric(rate(k)/rate(m), "keyless-x")
+	b.ReportMetric(µs(perRequest(k.serverCPU, k)), "keyless-server-CPU-µs/req")
+	b.ReportMetric(µs(perRequest(m.serverCPU, m)), "moto-server-CPU-µs/req")
+	b.ReportMetric(float64(m.serverCPU)/float64(m.requests)/(float64(k.serverCPU)/float64(k.requests)), "server-CPU-x")
+	b.ReportMetric(µs(perRequest(k.clientCPU, k)), "client-CPU-µs/req")
+	b.ReportMetric(s3BenchConcurrency, "concurrency")
+	b.Logf("%s: keyless %.0f requests/s, moto %.0f requests/s: keyless is %.1f× moto (goal ≥ 20×); server CPU per request keyless %s, moto %s",
+		op, rate(k), rate(m), rate(k)/rate(m), perRequest(k.serverCPU, k), perRequest(m.serverCPU, m))
 }
 
 // readAll reads and closes a GET's body, which must be s3BenchObjectSize bytes.
@@ -256,14 +288,13 @@ func selfCPUTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// concurrentRequests runs do(0) … do(b.N-1) from s3BenchConcurrency workers and
-// returns the requests per second.
-func concurrentRequests(b *testing.B, do func(i int) error) float64 {
+// concurrentRequests runs do(0) … do(n-1) from s3BenchConcurrency workers and
+// returns how long they took, or the first error.
+func concurrentRequests(n int, do func(i int) error) (time.Duration, error) {
 	var next atomic.Int64
 	var failed error
 	var once sync.Once
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	start := time.Now()
 	for range s3BenchConcurrency {
 		wg.Add(1)
@@ -271,24 +302,19 @@ func concurrentRequests(b *testing.B, do func(i int) error) float64 {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= b.N {
+				if i >= n {
 					return
 				}
 				if err := do(i); err != nil {
 					once.Do(func() { failed = err })
-					next.Store(int64(b.N))
+					next.Store(int64(n))
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if failed != nil {
-		b.Fatal(failed)
-	}
-	return float64(b.N) / elapsed.Seconds()
+	return time.Since(start), failed
 }
 
 const streamSize = 1 << 30
