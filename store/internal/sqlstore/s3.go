@@ -516,33 +516,20 @@ func scanObjectAnd(r row, extra ...any) (store.Object, error) {
 	return o, err
 }
 
+// objectEntity is an entity of s3_objects that writes cols.
+func objectEntity[T any](cols []string, args func(T) []any, scan func(row) (T, error)) *entity[T] {
+	return &entity[T]{what: "object", table: "s3_objects", from: "s3_objects", cols: cols, read: objectRead,
+		key: []string{"bucket", "object_key"}, order: "bucket, object_key", args: args, scan: scan}
+}
+
 // objects writes an object whose bytes are a blob: no bytes in the record,
 // dropping those of an inline object it replaces.
-var objects = &entity[store.Object]{
-	what:  "object",
-	table: "s3_objects",
-	from:  "s3_objects",
-	cols:  concat(objectCols, []string{"data"}),
-	read:  objectRead,
-	key:   []string{"bucket", "object_key"},
-	order: "bucket, object_key",
-	args:  func(o store.Object) []any { return append(objectArgs(o), nil) },
-	scan:  scanObject,
-}
+var objects = objectEntity(concat(objectCols, []string{"data"}),
+	func(o store.Object) []any { return append(objectArgs(o), nil) }, scanObject)
 
 // objectMetadata writes an object's metadata only (UpdateObject): its bytes
 // stay where they are.
-var objectMetadata = &entity[store.Object]{
-	what:  "object",
-	table: "s3_objects",
-	from:  "s3_objects",
-	cols:  objectCols,
-	read:  objectRead,
-	key:   []string{"bucket", "object_key"},
-	order: "bucket, object_key",
-	args:  objectArgs,
-	scan:  scanObject,
-}
+var objectMetadata = objectEntity(objectCols, objectArgs, scanObject)
 
 // inlineRecord is an object with its bytes, kept in its record.
 type inlineRecord struct {
@@ -552,26 +539,18 @@ type inlineRecord struct {
 
 // inlineObjects writes an object with its bytes in its record
 // (PutObjectInline). An empty object's bytes are an empty, not NULL, value.
-var inlineObjects = &entity[inlineRecord]{
-	what:  "object",
-	table: "s3_objects",
-	from:  "s3_objects",
-	cols:  concat(objectCols, []string{"data"}),
-	read:  objectRead,
-	key:   []string{"bucket", "object_key"},
-	order: "bucket, object_key",
-	args: func(r inlineRecord) []any {
+var inlineObjects = objectEntity(concat(objectCols, []string{"data"}),
+	func(r inlineRecord) []any {
 		data := r.data
 		if data == nil {
 			data = []byte{}
 		}
 		return append(objectArgs(r.Object), data)
 	},
-	scan: func(r row) (inlineRecord, error) {
+	func(r row) (inlineRecord, error) {
 		o, err := scanObject(r)
 		return inlineRecord{Object: o}, err
-	},
-}
+	})
 
 var uploadCols = concat([]string{"upload_id", "bucket", "object_key", "initiated", "initiator", "owner"}, headerCols,
 	[]string{"checksum_algorithm", "checksum_type"})
