@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -84,6 +83,7 @@ type ChainOptions struct {
 // web-identity role; the first role of the chain is hop 2.
 type Chain struct {
 	opts   ChainOptions
+	retry  retrier
 	client *sts.Client
 }
 
@@ -94,55 +94,24 @@ func NewChain(opts ChainOptions) (*Chain, error) {
 		return nil, errors.New("role chain: no role to assume")
 	}
 	for _, r := range opts.Roles {
-		account, err := roleAccount(r)
-		if err != nil {
+		if _, err := checkRoleAccount(r, opts.AllowedAccountIDs); err != nil {
 			return nil, fmt.Errorf("role chain: %w", err)
-		}
-		if len(opts.AllowedAccountIDs) > 0 && !slices.Contains(opts.AllowedAccountIDs, account) {
-			return nil, fmt.Errorf("role chain: role %s is in account %s, which is not among the allowed account IDs %s",
-				r, account, strings.Join(opts.AllowedAccountIDs, ","))
 		}
 	}
 	if opts.SessionName == "" {
 		return nil, errors.New("role chain: no role session name")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	retry := newRetrier(opts.MaxAttempts, opts.Logger, opts.Sleep, opts.Jitter)
 	if d := opts.Duration; d > MaxChainedDuration {
-		opts.Logger.Warn("STS grants chained role sessions at most 1h: the roles of the chain are assumed for 1h",
+		retry.logger.Warn("STS grants chained role sessions at most 1h: the roles of the chain are assumed for 1h",
 			slog.Duration("requested", d), slog.Duration("granted", MaxChainedDuration))
 		opts.Duration = MaxChainedDuration
 	}
 	if d := opts.Duration; d != 0 && (d < 15*time.Minute || d%time.Second != 0) {
 		return nil, fmt.Errorf("role chain: invalid duration %s: STS accepts whole seconds from 15m to 1h for chained roles", d)
 	}
-	if opts.Region == "" {
-		opts.Region = DefaultRegion
-	}
-	if opts.MaxAttempts < 1 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
-	if opts.Sleep == nil {
-		opts.Sleep = sleepContext
-	}
-	if opts.Jitter == nil {
-		opts.Jitter = func(limit time.Duration) time.Duration {
-			if limit <= 0 {
-				return 0
-			}
-			return rand.N(limit)
-		}
-	}
-	so := sts.Options{
-		Region:     opts.Region,
-		Retryer:    aws.NopRetryer{},
-		HTTPClient: opts.HTTPClient,
-	}
-	if opts.Endpoint != "" {
-		so.BaseEndpoint = aws.String(opts.Endpoint)
-	}
-	return &Chain{opts: opts, client: sts.New(so)}, nil
+	// Each call is signed with the previous hop's credentials (see assume).
+	return &Chain{opts: opts, retry: retry, client: newSTSClient(opts.Region, opts.Endpoint, opts.HTTPClient, nil)}, nil
 }
 
 // Duration is the session duration of the chained hops after clamping; zero is
@@ -211,16 +180,13 @@ func (c *Chain) assume(ctx context.Context, hop int, role string, from Credentia
 			return c.credentials(hop, role, out)
 		}
 		ce := newChainError(err, hop, role, from)
-		ce.Err.Attempts = attempt
-		if !ce.Err.Retryable || attempt >= c.opts.MaxAttempts || ctx.Err() != nil {
-			return Credentials{}, ce
+		again, err := c.retry.again(ctx, ce.Err, attempt, "STS AssumeRole of the role chain failed, retrying",
+			slog.Int("hop", hop), slog.String("role_arn", role))
+		if err != nil {
+			return Credentials{}, fmt.Errorf("role chain hop %d (%s): %w", hop, role, err)
 		}
-		wait := c.opts.Jitter(min(RetryCap, RetryBase<<(attempt-1)))
-		c.opts.Logger.WarnContext(ctx, "STS AssumeRole of the role chain failed, retrying",
-			slog.Int("hop", hop), slog.String("role_arn", role), slog.String("code", ce.Err.Code),
-			slog.String("message", ce.Err.Message), slog.Int("status", ce.Err.StatusCode), slog.Int("attempt", attempt), slog.Duration("wait", wait))
-		if err := c.opts.Sleep(ctx, wait); err != nil {
-			return Credentials{}, fmt.Errorf("role chain hop %d (%s): %w (waiting to retry %s)", hop, role, err, ce.Err.Code)
+		if !again {
+			return Credentials{}, ce
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -148,6 +147,7 @@ type ExchangeOptions struct {
 // retrying what is transient and failing fast, with a hint, on what is not.
 type Exchanger struct {
 	opts   ExchangeOptions
+	retry  retrier
 	client *sts.Client
 }
 
@@ -155,13 +155,8 @@ type Exchanger struct {
 // own retries disabled (the Exchanger retries by error class) and BaseEndpoint set
 // from opts.Endpoint.
 func NewExchanger(opts ExchangeOptions) (*Exchanger, error) {
-	account, err := roleAccount(opts.RoleARN)
-	if err != nil {
+	if _, err := checkRoleAccount(opts.RoleARN, opts.AllowedAccountIDs); err != nil {
 		return nil, err
-	}
-	if len(opts.AllowedAccountIDs) > 0 && !slices.Contains(opts.AllowedAccountIDs, account) {
-		return nil, fmt.Errorf("role %s is in account %s, which is not among the allowed account IDs %s",
-			opts.RoleARN, account, strings.Join(opts.AllowedAccountIDs, ","))
 	}
 	if opts.SessionName == "" {
 		return nil, errors.New("no role session name")
@@ -172,51 +167,12 @@ func NewExchanger(opts ExchangeOptions) (*Exchanger, error) {
 	if len(opts.PolicyARNs) > 10 {
 		return nil, fmt.Errorf("%d policy ARNs: STS accepts at most 10", len(opts.PolicyARNs))
 	}
-	if opts.Region == "" {
-		opts.Region = DefaultRegion
-	}
-	if opts.MaxAttempts < 1 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Sleep == nil {
-		opts.Sleep = sleepContext
-	}
-	if opts.Jitter == nil {
-		opts.Jitter = func(limit time.Duration) time.Duration {
-			if limit <= 0 {
-				return 0
-			}
-			return rand.N(limit)
-		}
-	}
-	so := sts.Options{
-		Region:      opts.Region,
-		Credentials: aws.AnonymousCredentials{},
-		Retryer:     aws.NopRetryer{},
-		HTTPClient:  opts.HTTPClient,
-	}
-	if opts.Endpoint != "" {
-		so.BaseEndpoint = aws.String(opts.Endpoint)
-	}
-	return &Exchanger{opts: opts, client: sts.New(so)}, nil
+	return &Exchanger{opts: opts, retry: newRetrier(opts.MaxAttempts, opts.Logger, opts.Sleep, opts.Jitter),
+		client: newSTSClient(opts.Region, opts.Endpoint, opts.HTTPClient, aws.AnonymousCredentials{})}, nil
 }
 
 // RoleARN is the role this Exchanger assumes.
 func (e *Exchanger) RoleARN() string { return e.opts.RoleARN }
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // Exchange calls AssumeRoleWithWebIdentity with token. Transient failures are retried
 // with full jitter; any other failure is an *ExchangeError carrying a one-line hint.
@@ -241,17 +197,12 @@ func (e *Exchanger) Exchange(ctx context.Context, token string) (Credentials, er
 			return e.credentials(out)
 		}
 		xe := newExchangeError(err, e.opts.RoleARN, e.explainCommand(), token)
-		xe.Attempts = attempt
-		if !xe.Retryable || attempt >= e.opts.MaxAttempts || ctx.Err() != nil {
-			return Credentials{}, xe
+		again, err := e.retry.again(ctx, xe, attempt, "STS exchange failed, retrying", slog.String("role_arn", e.opts.RoleARN))
+		if err != nil {
+			return Credentials{}, fmt.Errorf("assume role %s: %w", e.opts.RoleARN, err)
 		}
-		limit := min(RetryCap, RetryBase<<(attempt-1))
-		wait := e.opts.Jitter(limit)
-		e.opts.Logger.WarnContext(ctx, "STS exchange failed, retrying",
-			slog.String("role_arn", e.opts.RoleARN), slog.String("code", xe.Code),
-			slog.String("message", xe.Message), slog.Int("status", xe.StatusCode), slog.Int("attempt", attempt), slog.Duration("wait", wait))
-		if err := e.opts.Sleep(ctx, wait); err != nil {
-			return Credentials{}, fmt.Errorf("assume role %s: %w (waiting to retry %s)", e.opts.RoleARN, err, xe.Code)
+		if !again {
+			return Credentials{}, xe
 		}
 	}
 }
