@@ -122,19 +122,10 @@ func (s *Service) createOrganization(ctx context.Context, c *call) (any, error) 
 
 func (s *Service) listRoots(ctx context.Context, c *call) (any, error) {
 	var in pageInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.page(in.MaxResults, in.NextToken)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.page(in.MaxResults, in.NextToken)
+	}, func(org store.Organization) []string { return []string{org.ARN} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, org.ARN); err != nil {
 		return nil, err
 	}
 	roots, next, err := page([]store.OrgRoot{org.Root}, func(r store.OrgRoot) string { return r.ID }, in.MaxResults, in.NextToken)
@@ -150,22 +141,13 @@ func (s *Service) listRoots(ctx context.Context, c *call) (any, error) {
 
 func (s *Service) createOrganizationalUnit(ctx context.Context, c *call) (any, error) {
 	var in createOrganizationalUnitInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.required("Name", in.Name != nil)
-	v.length("Name", in.Name, 1, maxOUName)
-	v.parentID("ParentId", in.ParentID)
-	v.tags(in.Tags)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.required("Name", in.Name != nil)
+		v.length("Name", in.Name, 1, maxOUName)
+		v.parentID("ParentId", in.ParentID)
+		v.tags(in.Tags)
+	}, func(org store.Organization) []string { return []string{parentARN(org, *in.ParentID)} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, parentARN(org, *in.ParentID)); err != nil {
 		return nil, err
 	}
 	ou, err := s.core.createOU(ctx, org, *in.ParentID, *in.Name)
@@ -178,21 +160,12 @@ func (s *Service) createOrganizationalUnit(ctx context.Context, c *call) (any, e
 
 func (s *Service) describeOrganizationalUnit(ctx context.Context, c *call) (any, error) {
 	var in describeOrganizationalUnitInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.required("OrganizationalUnitId", in.OrganizationalUnitID != nil)
-	v.pattern("OrganizationalUnitId", in.OrganizationalUnitID, patOUID,
-		"an OU ID (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more)")
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.required("OrganizationalUnitId", in.OrganizationalUnitID != nil)
+		v.pattern("OrganizationalUnitId", in.OrganizationalUnitID, patOUID,
+			"an OU ID (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more)")
+	}, func(org store.Organization) []string { return []string{ouARN(org, *in.OrganizationalUnitID)} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, ouARN(org, *in.OrganizationalUnitID)); err != nil {
 		return nil, err
 	}
 	ou, err := s.core.ou(ctx, org, *in.OrganizationalUnitID)
@@ -204,20 +177,11 @@ func (s *Service) describeOrganizationalUnit(ctx context.Context, c *call) (any,
 
 func (s *Service) listOrganizationalUnitsForParent(ctx context.Context, c *call) (any, error) {
 	var in listForParentInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.parentID("ParentId", in.ParentID)
-	v.page(in.MaxResults, in.NextToken)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.parentID("ParentId", in.ParentID)
+		v.page(in.MaxResults, in.NextToken)
+	}, func(org store.Organization) []string { return []string{parentARN(org, *in.ParentID)} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, parentARN(org, *in.ParentID)); err != nil {
 		return nil, err
 	}
 	ous, err := s.core.listOUs(ctx, org, *in.ParentID)
@@ -237,25 +201,16 @@ func (s *Service) listOrganizationalUnitsForParent(ctx context.Context, c *call)
 
 func (s *Service) listParents(ctx context.Context, c *call) (any, error) {
 	var in listParentsInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.required("ChildId", in.ChildID != nil)
-	v.length("ChildId", in.ChildID, 1, maxParentID)
-	if in.ChildID != nil && !patAccountID.MatchString(*in.ChildID) && !patOUID.MatchString(*in.ChildID) {
-		v.fail("INVALID_PATTERN", "You provided a value that doesn't match the required pattern: ChildId must be an account ID "+
-			"(12 digits) or an OU ID (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more); a root has no parent.")
-	}
-	v.page(in.MaxResults, in.NextToken)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.required("ChildId", in.ChildID != nil)
+		v.length("ChildId", in.ChildID, 1, maxParentID)
+		if in.ChildID != nil && !patAccountID.MatchString(*in.ChildID) && !patOUID.MatchString(*in.ChildID) {
+			v.fail("INVALID_PATTERN", "You provided a value that doesn't match the required pattern: ChildId must be an account ID "+
+				"(12 digits) or an OU ID (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more); a root has no parent.")
+		}
+		v.page(in.MaxResults, in.NextToken)
+	}, func(org store.Organization) []string { return []string{childARN(org, *in.ChildID)} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, childARN(org, *in.ChildID)); err != nil {
 		return nil, err
 	}
 	p, err := s.core.parentOf(ctx, org, *in.ChildID)
@@ -271,30 +226,21 @@ func (s *Service) listParents(ctx context.Context, c *call) (any, error) {
 
 func (s *Service) createAccount(ctx context.Context, c *call) (any, error) {
 	var in createAccountInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.required("AccountName", in.AccountName != nil)
-	v.length("AccountName", in.AccountName, 1, maxAccountName)
-	v.pattern("AccountName", in.AccountName, patASCII, "printable ASCII characters")
-	v.required("Email", in.Email != nil)
-	v.length("Email", in.Email, minEmail, maxEmail)
-	v.pattern("Email", in.Email, patEmail, "an email address (name@domain.tld)")
-	v.oneOf("IamUserAccessToBilling", in.IamUserAccessToBilling, "ALLOW", "DENY")
-	v.pattern("RoleName", in.RoleName, patRoleName, "1 to 64 letters, digits and +=,.@_-")
-	v.tags(in.Tags)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	if strings.ContainsFunc(*in.Email, func(r rune) bool { return r > 0x7e }) {
-		return nil, errInvalidInput("INVALID_EMAIL_ADDRESS_TARGET", "You specified an invalid email address: it must hold 7-bit ASCII characters only.")
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.required("AccountName", in.AccountName != nil)
+		v.length("AccountName", in.AccountName, 1, maxAccountName)
+		v.pattern("AccountName", in.AccountName, patASCII, "printable ASCII characters")
+		v.required("Email", in.Email != nil)
+		v.length("Email", in.Email, minEmail, maxEmail)
+		v.pattern("Email", in.Email, patEmail, "an email address (name@domain.tld)")
+		v.oneOf("IamUserAccessToBilling", in.IamUserAccessToBilling, "ALLOW", "DENY")
+		v.pattern("RoleName", in.RoleName, patRoleName, "1 to 64 letters, digits and +=,.@_-")
+		v.tags(in.Tags)
+		if in.Email != nil && strings.ContainsFunc(*in.Email, func(r rune) bool { return r > 0x7e }) {
+			v.fail("INVALID_EMAIL_ADDRESS_TARGET", "You specified an invalid email address: it must hold 7-bit ASCII characters only.")
+		}
+	}, func(org store.Organization) []string { return []string{org.ARN} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, org.ARN); err != nil {
 		return nil, err
 	}
 	req, err := s.core.createAccount(ctx, org, *in.AccountName, *in.Email)
@@ -309,20 +255,11 @@ func (s *Service) createAccount(ctx context.Context, c *call) (any, error) {
 
 func (s *Service) describeCreateAccountStatus(ctx context.Context, c *call) (any, error) {
 	var in describeCreateAccountStatusInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.required("CreateAccountRequestId", in.CreateAccountRequestID != nil)
-	v.pattern("CreateAccountRequestId", in.CreateAccountRequestID, patRequestID, "car- and 8 to 32 lowercase letters or digits")
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.required("CreateAccountRequestId", in.CreateAccountRequestID != nil)
+		v.pattern("CreateAccountRequestId", in.CreateAccountRequestID, patRequestID, "car- and 8 to 32 lowercase letters or digits")
+	}, func(org store.Organization) []string { return []string{org.ARN} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, org.ARN); err != nil {
 		return nil, err
 	}
 	req, err := s.core.accountRequest(ctx, org, *in.CreateAccountRequestID)
@@ -334,19 +271,12 @@ func (s *Service) describeCreateAccountStatus(ctx context.Context, c *call) (any
 
 func (s *Service) describeAccount(ctx context.Context, c *call) (any, error) {
 	var in describeAccountInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.accountID("AccountId", in.AccountID)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.accountID("AccountId", in.AccountID)
+	}, func(org store.Organization) []string {
+		return []string{accountARN(org.ManagementAccountID, org.ID, *in.AccountID)}
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, accountARN(org.ManagementAccountID, org.ID, *in.AccountID)); err != nil {
 		return nil, err
 	}
 	a, err := s.core.account(ctx, org, *in.AccountID)
@@ -358,19 +288,10 @@ func (s *Service) describeAccount(ctx context.Context, c *call) (any, error) {
 
 func (s *Service) listAccounts(ctx context.Context, c *call) (any, error) {
 	var in pageInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.page(in.MaxResults, in.NextToken)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.page(in.MaxResults, in.NextToken)
+	}, func(org store.Organization) []string { return []string{org.ARN} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, org.ARN); err != nil {
 		return nil, err
 	}
 	as, err := s.core.listAccounts(ctx, org, "")
@@ -386,20 +307,11 @@ func (s *Service) listAccounts(ctx context.Context, c *call) (any, error) {
 
 func (s *Service) listAccountsForParent(ctx context.Context, c *call) (any, error) {
 	var in listForParentInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.parentID("ParentId", in.ParentID)
-	v.page(in.MaxResults, in.NextToken)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.parentID("ParentId", in.ParentID)
+		v.page(in.MaxResults, in.NextToken)
+	}, func(org store.Organization) []string { return []string{parentARN(org, *in.ParentID)} })
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, c, parentARN(org, *in.ParentID)); err != nil {
 		return nil, err
 	}
 	as, err := s.core.listAccounts(ctx, org, *in.ParentID)
@@ -415,26 +327,17 @@ func (s *Service) listAccountsForParent(ctx context.Context, c *call) (any, erro
 
 func (s *Service) moveAccount(ctx context.Context, c *call) (any, error) {
 	var in moveAccountInput
-	if err := decodeRequest(c.body, &in); err != nil {
-		return nil, err
-	}
-	var v validator
-	v.accountID("AccountId", in.AccountID)
-	v.parentID("SourceParentId", in.SourceParentID)
-	v.parentID("DestinationParentId", in.DestinationParentID)
-	if err := v.check(); err != nil {
-		return nil, err
-	}
-	org, err := s.organization(ctx, c)
+	org, err := s.managed(ctx, c, &in, func(v *validator) {
+		v.accountID("AccountId", in.AccountID)
+		v.parentID("SourceParentId", in.SourceParentID)
+		v.parentID("DestinationParentId", in.DestinationParentID)
+	}, func(org store.Organization) []string {
+		// AWS authorizes MoveAccount on the account and on both parents.
+		return []string{accountARN(org.ManagementAccountID, org.ID, *in.AccountID),
+			parentARN(org, *in.SourceParentID), parentARN(org, *in.DestinationParentID)}
+	})
 	if err != nil {
 		return nil, err
-	}
-	// AWS authorizes MoveAccount on the account and on both parents.
-	for _, arn := range []string{accountARN(org.ManagementAccountID, org.ID, *in.AccountID),
-		parentARN(org, *in.SourceParentID), parentARN(org, *in.DestinationParentID)} {
-		if err := s.authorize(ctx, c, arn); err != nil {
-			return nil, err
-		}
 	}
 	return nil, s.core.moveAccount(ctx, org, *in.AccountID, *in.SourceParentID, *in.DestinationParentID)
 }

@@ -182,6 +182,31 @@ func (s *Service) organization(ctx context.Context, c *call) (store.Organization
 	return org, nil
 }
 
+// managed is the prologue of a call on the caller's organization: it decodes
+// c's body into in, validates it with check (the first failure is the error),
+// finds the organization the caller manages (see organization), and
+// authorizes the call on each ARN resources names in it, in order.
+func (s *Service) managed(ctx context.Context, c *call, in any, check func(v *validator), resources func(store.Organization) []string) (store.Organization, error) {
+	if err := decodeRequest(c.body, in); err != nil {
+		return store.Organization{}, err
+	}
+	var v validator
+	check(&v)
+	if err := v.check(); err != nil {
+		return store.Organization{}, err
+	}
+	org, err := s.organization(ctx, c)
+	if err != nil {
+		return store.Organization{}, err
+	}
+	for _, arn := range resources(org) {
+		if err := s.authorize(ctx, c, arn); err != nil {
+			return store.Organization{}, err
+		}
+	}
+	return org, nil
+}
+
 // authorize asks the policy engine whether the caller may perform
 // organizations:<op> on resource. A denial is AccessDeniedException, worded
 // as AWS words it; a failure to decide is an internal error.
