@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/keyless-dev/keyless/store"
@@ -25,10 +24,11 @@ import (
 // The first caller to find no batch running leads: it yields once, so that
 // puts about to arrive join, then writes the queue, itself included, in one
 // transaction, hands the lead to the first caller that queued meanwhile (who
-// writes the next batch), and returns. A batch that fails as a whole (a bucket deleted meanwhile, a failed commit) is
-// rolled back and its puts are written one transaction each, so that one
-// put's failure is its own. A put whose condition refuses it writes nothing
-// (the condition is judged before its writes) and the batch goes on.
+// writes the next batch), and returns. A batch that fails as a whole (a
+// bucket deleted meanwhile, a failed commit) is rolled back and its puts are
+// written one transaction each, so that one put's failure is its own. A put
+// whose condition refuses it writes nothing (the condition is judged before
+// its writes) and the batch goes on.
 
 // maxInlineBatch bounds the puts one transaction writes.
 const maxInlineBatch = 64
@@ -194,36 +194,4 @@ func (s *Store) putInline(ctx context.Context, tx *sql.Tx, p *inlinePut) error {
 	n, err := res.RowsAffected()
 	p.oldGone = n == 1
 	return err
-}
-
-// readObjectSQL reads an object's record and the bytes in it.
-var readObjectSQL = "SELECT " + strings.Join(objectRead, ", ") + ", data FROM s3_objects WHERE bucket = $1 AND object_key = $2"
-
-// ReadObject returns the record of bucket/key and, if it is inline, its
-// bytes, in one read.
-func (s *Store) ReadObject(ctx context.Context, bucket, key string) (store.Object, []byte, error) {
-	var data []byte
-	o, err := scanObjectAnd(s.r.QueryRowContext(ctx, readObjectSQL, bucket, key), &data)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return store.Object{}, nil, fmt.Errorf("store: read object %q: %w", bucket+"/"+key, err)
-	}
-	return o, nilIfEmpty(data), nil
-}
-
-// ObjectData returns the bytes of the inline object bucket/key whose BlobID
-// is blobID.
-func (s *Store) ObjectData(ctx context.Context, bucket, key, blobID string) ([]byte, error) {
-	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM s3_objects
-		WHERE bucket = $1 AND object_key = $2 AND blob_id = $3 AND data IS NOT NULL`, bucket, key, blobID).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: read the bytes of object %q: %w", bucket+"/"+key, err)
-	}
-	return nilIfEmpty(data), nil
 }

@@ -170,6 +170,38 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (store.Object
 	return get(ctx, s, objects, bucket+"/"+key, bucket, key)
 }
 
+// readObjectSQL reads an object's record and the bytes in it.
+var readObjectSQL = "SELECT " + strings.Join(objectRead, ", ") + ", data FROM s3_objects WHERE bucket = $1 AND object_key = $2"
+
+// ReadObject returns the record of bucket/key and, if it is inline, its
+// bytes, in one read.
+func (s *Store) ReadObject(ctx context.Context, bucket, key string) (store.Object, []byte, error) {
+	var data []byte
+	o, err := scanObjectAnd(s.r.QueryRowContext(ctx, readObjectSQL, bucket, key), &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Object{}, nil, fmt.Errorf("store: read object %q: %w", bucket+"/"+key, err)
+	}
+	return o, nilIfEmpty(data), nil
+}
+
+// ObjectData returns the bytes of the inline object bucket/key whose BlobID
+// is blobID.
+func (s *Store) ObjectData(ctx context.Context, bucket, key, blobID string) ([]byte, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM s3_objects
+		WHERE bucket = $1 AND object_key = $2 AND blob_id = $3 AND data IS NOT NULL`, bucket, key, blobID).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read the bytes of object %q: %w", bucket+"/"+key, err)
+	}
+	return nilIfEmpty(data), nil
+}
+
 // UpdateObject replaces an object's metadata with what fn returns, in a
 // transaction; its bytes stay.
 func (s *Store) UpdateObject(ctx context.Context, bucket, key string, fn func(store.Object) (store.Object, error)) error {
