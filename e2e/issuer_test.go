@@ -57,7 +57,9 @@ func TestUpWritesEnvFile(t *testing.T) {
 	if !strings.HasPrefix(p.env["KEYLESS_ISSUER"], "https://127.0.0.1:") || !strings.HasSuffix(p.env["KEYLESS_ISSUER"], "/2.0/workspaces/keyless/pipelines-config/identity/oidc") {
 		t.Errorf("KEYLESS_ISSUER = %q", p.env["KEYLESS_ISSUER"])
 	}
-	if !strings.Contains(p.stdout.String(), "keyless up: ready") || !strings.Contains(p.stdout.String(), filepath.Join(p.data, "env")) {
+	// The banner follows readiness (the env file, /healthz) by a moment.
+	waitFor(t, 10*time.Second, "the banner on stdout", func() bool { return strings.Contains(p.stdout.String(), "keyless up: ready") })
+	if !strings.Contains(p.stdout.String(), filepath.Join(p.data, "env")) {
 		t.Errorf("banner does not say how to use the server:\n%s", p.stdout)
 	}
 	if strings.Contains(p.stdout.String()+p.stderr.String(), p.env["KEYLESS_ROOT_SECRET_ACCESS_KEY"]) {
