@@ -74,6 +74,17 @@ func (p *upProc) settledStderr() string {
 	return last
 }
 
+// exited reports how keyless up ended ("no" while it runs), without waiting.
+func (p *upProc) exited() string {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return fmt.Sprintf("yes: %v", err)
+	default:
+		return "no"
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe to read while the process writes to it.
 type syncBuffer struct {
 	mu  sync.Mutex
