@@ -113,6 +113,12 @@ func TestPlanApplyAgainstUp(t *testing.T) {
 		}
 	}
 
+	// The config may be a pipe, as `keyless plan -f <(envsubst < tmpl.yaml)` gives:
+	// plan reads it once, so it plans what the file plan planned.
+	if piped := planFromPipe(t, env, file); piped != out {
+		t.Errorf("plan -f /dev/fd/3 (a pipe holding the config) printed:\n%s\nwant what plan -f %s printed:\n%s", piped, file, out)
+	}
+
 	// apply without --auto-approve and with a pipe on stdin refuses, changing nothing.
 	cmd := exec.Command(keylessBin, "apply", "-f", file)
 	cmd.Env, cmd.Stdin = env, strings.NewReader("yes\n")
@@ -168,6 +174,33 @@ func TestPlanApplyAgainstUp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// planFromPipe runs keyless plan -f /dev/fd/3, fd 3 a pipe fed the contents of
+// file, and returns its standard output; it fails the test unless plan exits 2.
+func planFromPipe(t *testing.T, env []string, file string) string {
+	t.Helper()
+	config, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		w.Write(config) // the config is far below the pipe's buffer
+		w.Close()
+	}()
+	var stdout, stderr strings.Builder
+	cmd := exec.Command(keylessBin, "plan", "-f", "/dev/fd/3")
+	cmd.Env, cmd.ExtraFiles, cmd.Stdout, cmd.Stderr = env, []*os.File{r}, &stdout, &stderr
+	err = cmd.Run()
+	r.Close()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("plan -f /dev/fd/3: %v, want exit 2\n%s%s", err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
 }
 
 // TestPlanShowsDriftAndDeletes changes IAM behind keyless's back (a loosened

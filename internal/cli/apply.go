@@ -78,18 +78,18 @@ terminal (CI) it refuses unless --auto-approve is given.`,
 			if !autoApprove && !isTerminal(s.In) {
 				return errors.New("apply: standard input is not a terminal, so apply cannot ask for confirmation: review the changes with keyless plan, then run keyless apply --auto-approve")
 			}
-			accts, err := flags.targetAccounts()
+			src, err := flags.readSource()
 			if err != nil {
 				return fmt.Errorf("apply: %w", err)
 			}
 			opts := provision.ApplyOptions{AllowRisky: allowRisky, Quotas: quotas, Concurrency: flags.concurrency}
-			if accts != nil {
-				return applyAccountsCmd(ctx, s, flags, accts, applyAccountsOptions{apply: opts, autoApprove: autoApprove, report: reportFile, onlyFailed: onlyFailed})
+			if src.accounts() != nil {
+				return applyAccountsCmd(ctx, s, flags, src, applyAccountsOptions{apply: opts, autoApprove: autoApprove, report: reportFile, onlyFailed: onlyFailed})
 			}
 			if reportFile != "" || onlyFailed != "" {
 				return fmt.Errorf("apply: --report and --only-failed go with target accounts: %s has no accounts section", flags.file)
 			}
-			plan, client, err := makePlan(ctx, flags)
+			plan, client, err := makePlan(ctx, flags, src)
 			if err != nil {
 				return fmt.Errorf("apply: %w", err)
 			}
@@ -160,7 +160,7 @@ type applyAccountsOptions struct {
 // --parallel at once and prints each account's outcome. An account that fails
 // leaves the others applied; --report records every account's outcome so that
 // --only-failed re-runs the failed ones.
-func applyAccountsCmd(ctx context.Context, s Streams, flags provisionFlags, accts *provision.AccountsSpec, o applyAccountsOptions) error {
+func applyAccountsCmd(ctx context.Context, s Streams, flags provisionFlags, src *source, o applyAccountsOptions) error {
 	var (
 		only     []string
 		previous *provision.AccountsReport
@@ -177,17 +177,11 @@ func applyAccountsCmd(ctx context.Context, s Streams, flags provisionFlags, acct
 			_, err := fmt.Fprintf(s.Out, "%s marks no account failed: nothing to re-run.\n", o.onlyFailed)
 			return err
 		}
-		if previous.Name != "" {
-			spec, err := provision.Load(flags.file)
-			if err != nil {
-				return fmt.Errorf("apply: %w", err)
-			}
-			if spec.Name != previous.Name {
-				return fmt.Errorf("apply: --only-failed %s is the report of config %s, not %s: give the report of this config", o.onlyFailed, previous.Name, spec.Name)
-			}
+		if previous.Name != "" && src.spec.Name != previous.Name {
+			return fmt.Errorf("apply: --only-failed %s is the report of config %s, not %s: give the report of this config", o.onlyFailed, previous.Name, src.spec.Name)
 		}
 	}
-	ap, err := planAccounts(ctx, flags, accts, only)
+	ap, err := planAccounts(ctx, flags, src, only)
 	if err != nil {
 		return fmt.Errorf("apply: %w", err)
 	}

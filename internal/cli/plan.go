@@ -176,14 +176,14 @@ func newPlanCmd(s Streams) *cobra.Command {
 			if output != "text" && output != "json" {
 				return fmt.Errorf("plan: invalid --output %q: use text or json", output)
 			}
-			accts, err := flags.targetAccounts()
+			src, err := flags.readSource()
 			if err != nil {
 				return fmt.Errorf("plan: %w", err)
 			}
-			if accts != nil {
-				return planAccountsCmd(cmd.Context(), s, flags, accts, output)
+			if src.accounts() != nil {
+				return planAccountsCmd(cmd.Context(), s, flags, src, output)
 			}
-			plan, _, err := makePlan(cmd.Context(), flags)
+			plan, _, err := makePlan(cmd.Context(), flags, src)
 			if err != nil {
 				return fmt.Errorf("plan: %w", err)
 			}
@@ -212,8 +212,8 @@ func newPlanCmd(s Streams) *cobra.Command {
 // planAccountsCmd is "keyless plan" for a config with target accounts: every
 // account's plan in account order; exit status 1 when an account failed, else 2
 // when something would change, else 0.
-func planAccountsCmd(ctx context.Context, s Streams, flags provisionFlags, accts *provision.AccountsSpec, output string) error {
-	ap, err := planAccounts(ctx, flags, accts, nil)
+func planAccountsCmd(ctx context.Context, s Streams, flags provisionFlags, src *source, output string) error {
+	ap, err := planAccounts(ctx, flags, src, nil)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
@@ -245,9 +245,10 @@ type caller struct {
 
 // loadDesired returns the desired state bound to the caller's account: the IAM
 // resources of the CloudFormation template of --cloudformation, read with the
-// caller's account, partition and region, or keyless.yaml (-f), whose partition
-// must be the caller's. Nothing is resolved yet (see makePlan).
-func loadDesired(f provisionFlags, c caller) (*provision.State, error) {
+// caller's account, partition and region, or keyless.yaml's (-f, as src holds
+// it), whose partition must be the caller's. Nothing is resolved yet (see
+// makePlan).
+func loadDesired(f provisionFlags, src *source, c caller) (*provision.State, error) {
 	if f.template.file != "" {
 		opts, err := f.template.options()
 		if err != nil {
@@ -256,62 +257,77 @@ func loadDesired(f provisionFlags, c caller) (*provision.State, error) {
 		opts.Account, opts.Partition, opts.Region = c.account, c.partition, c.region
 		return f.template.read(opts)
 	}
-	desired, err := loadConfig(f.file)
-	if err != nil {
-		return nil, err
-	}
+	desired := src.desired
 	if c.partition != desired.Partition {
 		return nil, fmt.Errorf("%s is for partition %s, but the credentials are in partition %s (%s): set partition: %s, or use credentials of the other partition", f.file, desired.Partition, c.partition, c.arn, c.partition)
 	}
-	if desired, err = desired.WithAccount(c.account); err != nil {
+	desired, err := desired.WithAccount(c.account)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w: use credentials of that account, or change account in the config", f.file, err)
 	}
 	return desired, nil
 }
 
-// loadConfig returns the desired state keyless.yaml describes, ARNs carrying
-// provision.AccountPlaceholder unless it names its account.
-func loadConfig(path string) (*provision.State, error) {
-	spec, err := provision.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return provision.Desired(spec)
+// source is where a plan's desired state comes from, read once per command so
+// that every step of it (the accounts, the plan, a report's config name) sees
+// the same keyless.yaml even if the file changes meanwhile.
+type source struct {
+	// spec is keyless.yaml (-f); nil with --cloudformation, whose template is
+	// read once the caller's account is known (loadDesired).
+	spec *provision.Spec
+	// desired is spec's desired state, ARNs carrying
+	// provision.AccountPlaceholder unless the config names its account.
+	desired *provision.State
 }
 
-// checkSource refuses contradictory flags and checks what can be checked before
-// the credentials are: keyless.yaml is loaded (and dropped), the template's
-// parameters parsed.
-func (f provisionFlags) checkSource() error {
+// accounts returns the config's accounts section, or nil when it has none or
+// the desired state is a CloudFormation template.
+func (s *source) accounts() *provision.AccountsSpec {
+	if s.spec == nil {
+		return nil
+	}
+	return s.spec.Accounts
+}
+
+// readSource refuses contradictory flags and reads what can be read before the
+// credentials are: keyless.yaml is loaded and compiled into its desired state;
+// of a template, the file is checked and the parameters parsed.
+func (f provisionFlags) readSource() (*source, error) {
 	if err := f.template.check(); err != nil {
-		return err
+		return nil, err
 	}
 	if f.template.file == "" {
-		_, err := loadConfig(f.file)
-		return err
+		spec, err := provision.Load(f.file)
+		if err != nil {
+			return nil, err
+		}
+		desired, err := provision.Desired(spec)
+		if err != nil {
+			return nil, err
+		}
+		return &source{spec: spec, desired: desired}, nil
 	}
 	if f.fs != nil && f.fs.Changed("file") {
-		return fmt.Errorf("-f %s and --cloudformation %s name two desired states: give one", f.file, f.template.file)
+		return nil, fmt.Errorf("-f %s and --cloudformation %s name two desired states: give one", f.file, f.template.file)
 	}
 	if _, err := os.Stat(f.template.file); err != nil {
-		return fmt.Errorf("read the CloudFormation template: %w", err)
+		return nil, fmt.Errorf("read the CloudFormation template: %w", err)
 	}
-	_, err := f.template.options()
-	return err
+	if _, err := f.template.options(); err != nil {
+		return nil, err
+	}
+	return &source{}, nil
 }
 
 // makePlan loads the desired state, binds it to the account and partition of the
 // AWS credentials, resolves its IP-range references and "thumbprints: auto",
 // reads IAM and plans.
-func makePlan(ctx context.Context, f provisionFlags) (*provision.Plan, *iam.Client, error) {
-	if err := f.checkSource(); err != nil {
-		return nil, nil, err
-	}
+func makePlan(ctx context.Context, f provisionFlags, src *source) (*provision.Plan, *iam.Client, error) {
 	cfg, c, err := loadCaller(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	desired, err := loadDesired(f, c)
+	desired, err := loadDesired(f, src, c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -391,22 +407,6 @@ func issuerThumbprints(caFile string) provision.ThumbprintFunc {
 	}
 }
 
-// targetAccounts returns the accounts section of keyless.yaml (-f), or nil when
-// the config has none or the desired state is a CloudFormation template.
-func (f provisionFlags) targetAccounts() (*provision.AccountsSpec, error) {
-	if err := f.template.check(); err != nil {
-		return nil, err
-	}
-	if f.template.file != "" {
-		return nil, nil
-	}
-	spec, err := provision.Load(f.file)
-	if err != nil {
-		return nil, err
-	}
-	return spec.Accounts, nil
-}
-
 // accountPlans is a config planned in each of its target accounts.
 type accountPlans struct {
 	name  string
@@ -417,11 +417,10 @@ type accountPlans struct {
 // planAccounts plans keyless.yaml in each of its target accounts, at most
 // --parallel at once: from the caller's credentials (the hub) it assumes the
 // admin role in each target (session keyless-provision) and plans there as for
-// one account. only, when not nil, restricts the targets to those accounts.
-func planAccounts(ctx context.Context, f provisionFlags, accts *provision.AccountsSpec, only []string) (*accountPlans, error) {
-	if err := f.template.check(); err != nil {
-		return nil, err
-	}
+// one account. src is keyless.yaml with an accounts section; only, when not
+// nil, restricts the targets to those accounts.
+func planAccounts(ctx context.Context, f provisionFlags, src *source, only []string) (*accountPlans, error) {
+	accts := src.accounts()
 	if f.parallel <= 0 {
 		return nil, fmt.Errorf("--parallel %d: give at least 1", f.parallel)
 	}
@@ -432,10 +431,7 @@ func planAccounts(ctx context.Context, f provisionFlags, accts *provision.Accoun
 	if hub.arn.Service() == "iam" && hub.arn.Resource() == "root" {
 		return nil, fmt.Errorf("the credentials are those of account %s's root user (%s), and AWS lets no root user assume a role: use the credentials of an IAM user or role of that account allowed sts:AssumeRole on the admin roles", hub.account, hub.arn)
 	}
-	desired, err := loadConfig(f.file)
-	if err != nil {
-		return nil, err
-	}
+	desired := src.desired
 	if hub.partition != desired.Partition {
 		return nil, fmt.Errorf("%s is for partition %s, but the credentials are in partition %s (%s): set partition: %s, or use credentials of the other partition", f.file, desired.Partition, hub.partition, hub.arn, hub.partition)
 	}
