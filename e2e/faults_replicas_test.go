@@ -8,7 +8,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // TestFaultReplicaKilled runs two replicas on one PostgreSQL store under load and
@@ -111,5 +115,76 @@ func TestFaultClockSkew(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReplicasServeCreatedAccount runs two replicas on one PostgreSQL store: an
+// account Organizations' CreateAccount makes at replica A is served at replica
+// B within seconds, with no restart. A management user assumes the new
+// account's OrganizationAccountAccessRole at B, is the new account there, and
+// what it creates at B is what A sees.
+func TestReplicasServeCreatedAccount(t *testing.T) {
+	pg := newPGStore(t, nil)
+	a := pg.replica(t, nil)
+	b := pg.replica(t, nil)
+	ctx := context.Background()
+	orgs := organizations.NewFromConfig(rootConfig(a), func(o *organizations.Options) {
+		o.BaseEndpoint = aws.String(a.env["AWS_ENDPOINT_URL_ORGANIZATIONS"])
+	})
+	if _, err := orgs.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := orgs.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("dev"), Email: aws.String("dev@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devID := aws.ToString(created.CreateAccountStatus.AccountId)
+	if created.CreateAccountStatus.State != orgtypes.CreateAccountStateSucceeded || len(devID) != 12 {
+		t.Fatalf("CreateAccount at A: %+v", created.CreateAccountStatus)
+	}
+	iamA := iam.NewFromConfig(rootConfig(a))
+	if _, err := iamA.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("ops")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamA.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("ops"), PolicyName: aws.String("assume"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := iamA.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("ops")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// At B, with no restart: the access role of the account A created.
+	stsB := sts.NewFromConfig(noRetry(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(b.env["KEYLESS_ENDPOINT"]),
+		Credentials: credentials.NewStaticCredentialsProvider(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")}))
+	roleARN := "arn:aws:iam::" + devID + ":role/OrganizationAccountAccessRole"
+	var assumed *sts.AssumeRoleOutput
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if assumed, err = stsB.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("ops")}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("AssumeRole %s at replica B, 15 s after replica A created the account: %v\nB's log:\n%s", roleARN, err, tail(b.stderr.String(), 20))
+		}
+	}
+	arn, err := whoAmI(ctx, b.env["KEYLESS_ENDPOINT"], assumed.Credentials)
+	if want := "arn:aws:sts::" + devID + ":assumed-role/OrganizationAccountAccessRole/ops"; err != nil || arn != want {
+		t.Errorf("GetCallerIdentity at B in the new account: %q, %v; want %s", arn, err, want)
+	}
+	if !strings.Contains(b.settledStderr(), "serving an account another replica created") {
+		t.Errorf("B's log does not say it serves the account A created:\n%s", tail(b.stderr.String(), 20))
+	}
+	c := assumed.Credentials
+	session := credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	devAt := func(p *upProc) *iam.Client {
+		return iam.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(p.env["KEYLESS_ENDPOINT"]), Credentials: session})
+	}
+	if _, err := devAt(b).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("made-at-b")}); err != nil {
+		t.Fatalf("CreateUser in the new account at B: %v", err)
+	}
+	got, err := devAt(a).GetUser(ctx, &iam.GetUserInput{UserName: aws.String("made-at-b")})
+	if want := "arn:aws:iam::" + devID + ":user/made-at-b"; err != nil || aws.ToString(got.User.Arn) != want {
+		t.Errorf("GetUser at A of the user made at B: %v; want %s", err, want)
 	}
 }

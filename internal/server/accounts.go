@@ -318,6 +318,29 @@ func (s *Server) recordAccounts(ctx context.Context) error {
 	return nil
 }
 
+// recordAccount adds r to settingAccounts in one transaction, keeping what
+// other replicas sharing the store recorded meanwhile (recordAccounts, which
+// writes this server's list, would drop an account another replica created).
+func (s *Server) recordAccount(ctx context.Context, r accountRecord) error {
+	err := s.st.UpdateSetting(ctx, settingAccounts, func(b []byte) ([]byte, error) {
+		var records []accountRecord
+		if err := json.Unmarshal(b, &records); err != nil {
+			return nil, fmt.Errorf("decode accounts: %w", err)
+		}
+		if slices.ContainsFunc(records, func(c accountRecord) bool { return c.ID == r.ID }) {
+			return b, nil
+		}
+		return json.Marshal(append(records, r))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return s.recordAccounts(ctx) // not recorded yet: this server's list is all there is
+	}
+	if err != nil {
+		return fmt.Errorf("record account %s: %w", r.ID, err)
+	}
+	return nil
+}
+
 // readAccountRecords reads settingAccounts (none when it is not set).
 func readAccountRecords(ctx context.Context, st store.Store) ([]accountRecord, error) {
 	var records []accountRecord

@@ -32,7 +32,8 @@ import (
 // assume (its trust policy names arn:aws:iam::MANAGEMENT:root) and which may do
 // everything (an inline policy AdministratorAccess allowing * on *), as AWS
 // creates it. The account is recorded in settingAccounts, and served again by
-// every later start, whatever the config lists. Accounts of the config are not
+// every later start, whatever the config lists; replicas sharing the store
+// serve it within accountWatchInterval (watchAccounts). Accounts of the config are not
 // members of any organization (AWS would have them invited, which keyless does
 // not serve): ListAccounts shows the management account and those
 // CreateAccount made.
@@ -51,6 +52,10 @@ const orgKeysTTL = 2 * time.Second
 
 // maxOrgKeys bounds the cache of organization keys (accounts).
 const maxOrgKeys = 4096
+
+// accountWatchInterval is how often a server looks in the store for accounts
+// that CreateAccount made on another replica sharing it.
+const accountWatchInterval = 2 * time.Second
 
 // orgServer is the Organizations service of keyless up: the service over the
 // first account's store, and what CreateAccount does beyond recording the
@@ -163,7 +168,7 @@ func (o *orgServer) provision(ctx context.Context, r accountRecord, management, 
 	if err := s.serveAccount(a); err != nil {
 		return err
 	}
-	if err := s.recordAccounts(ctx); err != nil {
+	if err := s.recordAccount(ctx, r); err != nil {
 		return err
 	}
 	if err := o.createAccessRole(ctx, r.ID, management, roleName); err != nil {
@@ -275,6 +280,75 @@ func (o *orgServer) reconcile(ctx context.Context) error {
 			}
 		}
 	}
+	return nil
+}
+
+// watchAccounts runs until ctx ends, then calls done: every
+// accountWatchInterval it serves the accounts that settingAccounts records as
+// made by CreateAccount and this server does not serve yet: those another
+// replica sharing the store made (it records an account once its store, root
+// credentials and access role exist). A store that cannot be read is logged
+// once, and its recovery once.
+func (o *orgServer) watchAccounts(ctx context.Context, done func()) {
+	defer done()
+	t := time.NewTicker(accountWatchInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := o.adoptRecorded(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			failing = true
+			o.s.log.Warn("organizations: cannot serve the accounts other replicas created; retrying", "err", err, "every", accountWatchInterval)
+		case err == nil && failing:
+			failing = false
+			o.s.log.Info("organizations: the accounts other replicas created are served again")
+		}
+	}
+}
+
+// adoptRecorded serves the accounts of settingAccounts that CreateAccount made
+// and this server does not serve.
+func (o *orgServer) adoptRecorded(ctx context.Context) error {
+	records, err := readAccountRecords(ctx, o.s.st)
+	if err != nil {
+		return err
+	}
+	for _, r := range records {
+		if !r.Organization || o.s.reg.has(r.ID) {
+			continue
+		}
+		if err := o.adopt(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// adopt serves the account r, which another replica created and recorded.
+func (o *orgServer) adopt(ctx context.Context, r accountRecord) error {
+	o.provisionMu.Lock()
+	defer o.provisionMu.Unlock()
+	s := o.s
+	if s.reg.has(r.ID) {
+		return nil
+	}
+	a, err := s.openAccount(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := s.serveAccount(a); err != nil {
+		return err
+	}
+	o.keys.invalidate()
+	s.log.Info("organizations: serving an account another replica created", "account", r.ID, "name", r.Name)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -399,5 +400,50 @@ func TestOrganizationsReconcile(t *testing.T) {
 	listed, err := ListAccounts(ctx, dir, "", noEnv)
 	if err != nil || len(listed) != 2 || listed[1].ID != id || !listed[1].Organization {
 		t.Errorf("ListAccounts = %+v, %v; want %s recorded again", listed, err, id)
+	}
+}
+
+// TestOrganizationsRecordKeepsOtherReplicas: an account another replica
+// sharing the store recorded stays recorded when this server's CreateAccount
+// records its own, and this server serves it (what its account watch does).
+func TestOrganizationsRecordKeepsOtherReplicas(t *testing.T) {
+	s := startTest(t, t.TempDir(), Config{}, noEnv, nil)
+	ctx := t.Context()
+	const other = "555555555555"
+	records, err := readAccountRecords(ctx, s.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(append(records, accountRecord{ID: other, Name: "made-at-b", Organization: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.st.PutSetting(ctx, settingAccounts, b); err != nil { // as replica B records it
+		t.Fatal(err)
+	}
+	orgA := organizations.NewFromConfig(rootCfg(t, s, "000000000000"))
+	if _, err := orgA.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := orgA.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("made-at-a"), Email: aws.String("a@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := aws.ToString(out.CreateAccountStatus.AccountId)
+	if records, err = readAccountRecords(ctx, s.st); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range records {
+		ids = append(ids, r.ID)
+	}
+	if !slices.Contains(ids, other) || !slices.Contains(ids, mine) {
+		t.Errorf("recorded accounts after CreateAccount: %v, want %s (the other replica's) and %s", ids, other, mine)
+	}
+	if err := s.orgs.adoptRecorded(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := callerAccount(t, rootCfg(t, s, other)); got != other {
+		t.Errorf("root of %s, recorded by another replica, calls as %s", other, got)
 	}
 }

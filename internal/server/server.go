@@ -348,6 +348,10 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	go s.keyWatch(loopCtx)
 	s.wg.Add(1)
 	go ready.watch(loopCtx, storeWatchInterval, s.wg.Done)
+	if s.orgs != nil {
+		s.wg.Add(1)
+		go s.orgs.watchAccounts(loopCtx, s.wg.Done) // organizations.go
+	}
 
 	for _, f := range []string{s.CAFile(), filepath.Join(s.dataDir, "env")} {
 		if !exists(f) {
