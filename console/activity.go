@@ -23,8 +23,8 @@ var (
 // Buckets is how many steps the activity timeline has.
 const Buckets = 60
 
-// maxScan bounds the rows one activity request reads to filter by provider or
-// to count a filtered timeline.
+// maxScan bounds the rows one activity request reads to filter by provider,
+// for its page or its timeline.
 const maxScan = 200_000
 
 // ActivityQuery selects the activity view's events: Since to Until, the
@@ -266,13 +266,14 @@ func (c *Core) Activity(ctx context.Context, q ActivityQuery) (ActivityJSON, err
 // Unfiltered (or by decision only), totals come from sequence numbers: the
 // events of a step are those between the first event at or after its start
 // and the first at or after its end, in append order, which one indexed query
-// of one row per boundary finds; denials and errors, few, are read by their
-// partial index and counted; allowed decisions are the rest. This is exact
+// of one row per boundary finds; denials and errors are counted by the store
+// over their partial index; allowed decisions are the rest. This is exact
 // when events are appended in time order with consecutive sequence numbers,
 // as the audit recorder appends them to SQLite (PostgreSQL may skip numbers
 // after a rolled-back append, over-counting allowed decisions by as many).
-// Filtered by role, repository, action or provider, the filtered events are
-// read (by their indexes) and counted.
+// Filtered by role, repository or action, the store counts the filtered
+// events by their index; filtered by provider, which the store does not
+// know, the events are read (at most maxScan) and matched.
 func (c *Core) buckets(ctx context.Context, q ActivityQuery, ps providers) ([]BucketJSON, int64, error) {
 	span := q.Until.Sub(q.Since)
 	step := (span + Buckets - 1) / Buckets
@@ -325,13 +326,37 @@ func (c *Core) buckets(ctx context.Context, q ActivityQuery, ps providers) ([]Bu
 		}
 		return nil
 	}
+	// tally adds the store's counts of what sq selects.
+	tally := func(sq store.AuditQuery) error {
+		counts, err := c.st.CountAuditEvents(ctx, sq, step)
+		if err != nil {
+			return fmt.Errorf("console: activity timeline: %w", err)
+		}
+		for _, n := range counts {
+			if n.Step < 0 || n.Step >= Buckets {
+				continue
+			}
+			switch n.Decision {
+			case audit.Allowed:
+				out[n.Step].Allowed += int(n.N)
+			case audit.Denied:
+				out[n.Step].Denied += int(n.N)
+			default:
+				out[n.Step].Error += int(n.N)
+			}
+		}
+		return nil
+	}
 	base := q.storeQuery()
-	if q.Role != "" || q.Repository != "" || q.Action != "" || q.Provider != "" {
+	if q.Provider != "" {
 		return out, int64(step / time.Second), count(base)
+	}
+	if q.Role != "" || q.Repository != "" || q.Action != "" {
+		return out, int64(step / time.Second), tally(base)
 	}
 	switch q.Decision {
 	case audit.Denied, audit.Failed:
-		return out, int64(step / time.Second), count(base)
+		return out, int64(step / time.Second), tally(base)
 	}
 	// Totals per step from sequence numbers.
 	last, err := c.st.QueryAuditEvents(ctx, store.AuditQuery{Order: store.AuditLastAppended, Limit: 1})
@@ -360,7 +385,7 @@ func (c *Core) buckets(ctx context.Context, q ActivityQuery, ps providers) ([]Bu
 	others := base
 	for _, d := range []string{audit.Denied, audit.Failed} {
 		others.Decision = d
-		if err := count(others); err != nil {
+		if err := tally(others); err != nil {
 			return nil, 0, err
 		}
 	}

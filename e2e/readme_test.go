@@ -281,6 +281,7 @@ var readmeCommands = map[string]readmeCommand{
 	`go test ./e2e -run '^$' -bench LoopbackExchange -benchtime 20000x`:            {in: "repo", run: `go test ./e2e -list 'LoopbackExchange'`, why: "as above", stdout: "BenchmarkLoopbackExchange"},
 	`go test ./e2e -run '^$' -bench S3SmallObjects -benchtime 10000x -timeout 30m`: {in: "repo", run: `go test ./e2e -list 'S3SmallObjects'`, why: "as above", stdout: "BenchmarkS3SmallObjects"},
 	`go test ./store/sqlite -run '^$' -bench PutObjectInline -benchtime 20000x`:    {in: "repo", run: `go test ./store/sqlite -list 'PutObjectInline'`, why: "as above", stdout: "BenchmarkPutObjectInline"},
+	`go test ./console -run '^$' -bench ConsoleActivity100k -benchtime 20x`:        {in: "repo", run: `go test ./console -list 'ConsoleActivity100k'`, why: "as above", stdout: "BenchmarkConsoleActivity100k"},
 	`go test ./e2e -run '^$' -bench S3Stream1GiB -benchtime 1x`:                    {in: "repo", run: `go test ./e2e -list 'S3Stream1GiB'`, why: "as above", stdout: "BenchmarkS3Stream1GiB"},
 	`go test ./e2e -run '^$' -bench Deploy -benchtime 1x`:                          {in: "repo", run: `go test ./e2e -list 'Deploy'`, why: "as above", stdout: "BenchmarkDeploy"},
 }

@@ -74,6 +74,7 @@ const (
 	opAppendAuditEvents
 	opListAuditEvents
 	opQueryAuditEvents
+	opCountAuditEvents
 	opPruneAuditEvents
 	opSchemaVersion
 	opCreateBucket
@@ -184,6 +185,7 @@ var storeOpNames = [numStoreOps]string{
 	opAppendAuditEvents:       "AppendAuditEvents",
 	opListAuditEvents:         "ListAuditEvents",
 	opQueryAuditEvents:        "QueryAuditEvents",
+	opCountAuditEvents:        "CountAuditEvents",
 	opPruneAuditEvents:        "PruneAuditEvents",
 	opSchemaVersion:           "SchemaVersion",
 	opCreateBucket:            "CreateBucket",
@@ -594,6 +596,12 @@ func (x *instrumented) ListAuditEvents(ctx context.Context, since time.Time, lim
 func (x *instrumented) QueryAuditEvents(ctx context.Context, q store.AuditQuery) (r0 []store.AuditEvent, err error) {
 	defer x.m.observe(opQueryAuditEvents, time.Now(), &err, nil)
 	return x.Store.QueryAuditEvents(ctx, q)
+}
+
+// CountAuditEvents implements store.Store.
+func (x *instrumented) CountAuditEvents(ctx context.Context, q store.AuditQuery, step time.Duration) (r0 []store.AuditCount, err error) {
+	defer x.m.observe(opCountAuditEvents, time.Now(), &err, nil)
+	return x.Store.CountAuditEvents(ctx, q, step)
 }
 
 // PruneAuditEvents implements store.Store.

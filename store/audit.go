@@ -53,6 +53,17 @@ func (c AuditCursor) IsZero() bool { return c.Seq == 0 && c.Time.IsZero() }
 // QueryAuditEvents (which sets Seq).
 func (e AuditEvent) Cursor() AuditCursor { return AuditCursor{Time: e.Time, Seq: e.Seq} }
 
+// AuditCount is how many events of one decision fall in one step of a
+// CountAuditEvents range. Only steps and decisions with events have one, in
+// no particular order.
+type AuditCount struct {
+	// Step is the step's index: its events' times are in
+	// [Since + Step×step, Since + (Step+1)×step).
+	Step     int
+	Decision string
+	N        int64
+}
+
 // AuditPrune selects audit events to delete: those older than Before, and
 // those beyond the newest Keep in append order. The newest event (highest Seq)
 // is never deleted, so that sequence numbers never go back (SQLite would reuse

@@ -142,6 +142,10 @@ type Store interface {
 	// QueryAuditEvents returns the events q selects, in q's order, at most q.Limit,
 	// with their Seq set; a page continues after q.After (see audit.go).
 	QueryAuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	// CountAuditEvents counts the events q selects by decision, in steps of
+	// step from q.Since (see AuditCount); q's Order, After and Limit do not
+	// apply. q.Since and q.Until must be set and step at least a microsecond.
+	CountAuditEvents(ctx context.Context, q AuditQuery, step time.Duration) ([]AuditCount, error)
 	// PruneAuditEvents deletes at most p.Limit of the events p selects for deletion,
 	// oldest first, in one transaction, and reports how many it deleted.
 	PruneAuditEvents(ctx context.Context, p AuditPrune) (int, error)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -173,6 +174,80 @@ func testAuditQuery(t *testing.T, s store.Store) {
 	if ids(prev) != "q02 q01 q00" {
 		t.Fatalf("QueryAuditEvents last appended before q03: %s", ids(prev))
 	}
+}
+
+// testAuditCount checks CountAuditEvents against the fixture: each filter, steps
+// that split the range unevenly, bounds that cut through it, and the refusal
+// of a query without a range or step.
+func testAuditCount(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	evs := auditFixture(t, s)
+	role1 := "arn:aws:iam::000000000000:role/r1"
+	tests := []struct {
+		name string
+		q    store.AuditQuery
+		step time.Duration
+		keep func(store.AuditEvent) bool
+	}{
+		{"all in steps of 10m", store.AuditQuery{}, 10 * time.Minute, func(store.AuditEvent) bool { return true }},
+		{"all in one step", store.AuditQuery{}, time.Hour, func(store.AuditEvent) bool { return true }},
+		{"denied", store.AuditQuery{Decision: "Denied"}, 7 * time.Minute, func(e store.AuditEvent) bool { return e.Decision == "Denied" }},
+		{"allowed", store.AuditQuery{Decision: "Allowed"}, 7 * time.Minute, func(e store.AuditEvent) bool { return e.Decision == "Allowed" }},
+		{"role", store.AuditQuery{Role: role1}, 3 * time.Minute, func(e store.AuditEvent) bool { return e.Role == role1 }},
+		{"action", store.AuditQuery{Action: "CreateRole"}, 10 * time.Minute, func(e store.AuditEvent) bool { return e.Action == "CreateRole" }},
+		{"repository", store.AuditQuery{Repository: "{r1}"}, 10 * time.Minute, func(e store.AuditEvent) bool { return e.Repository == "{r1}" }},
+		{"combined", store.AuditQuery{Decision: "Denied", Role: role1}, 5 * time.Minute, func(e store.AuditEvent) bool { return e.Decision == "Denied" && e.Role == role1 }},
+		{"no match", store.AuditQuery{Role: "arn:aws:iam::000000000000:role/none"}, time.Minute, func(store.AuditEvent) bool { return false }},
+	}
+	for _, tc := range tests {
+		for _, r := range []struct{ since, until time.Duration }{{0, 40 * time.Minute}, {5*time.Minute + 30*time.Second, 27 * time.Minute}} {
+			q := tc.q
+			q.Since, q.Until = at(r.since), at(r.until)
+			want := map[store.AuditCount]bool{}
+			n := map[[2]any]int64{}
+			for _, e := range evs {
+				if tc.keep(e) && !e.Time.Before(q.Since) && e.Time.Before(q.Until) {
+					n[[2]any{int(e.Time.Sub(q.Since) / tc.step), e.Decision}]++
+				}
+			}
+			for k, v := range n {
+				want[store.AuditCount{Step: k[0].(int), Decision: k[1].(string), N: v}] = true
+			}
+			got, err := s.CountAuditEvents(ctx, q, tc.step)
+			must(t, "CountAuditEvents "+tc.name, err)
+			gotSet := map[store.AuditCount]bool{}
+			for _, c := range got {
+				gotSet[c] = true
+			}
+			if len(got) != len(gotSet) || fmt.Sprint(sortedCounts(gotSet)) != fmt.Sprint(sortedCounts(want)) {
+				t.Errorf("CountAuditEvents %s in [%v, %v) by %v:\n got %v\nwant %v", tc.name, r.since, r.until, tc.step, sortedCounts(gotSet), sortedCounts(want))
+			}
+		}
+	}
+	for _, bad := range []struct {
+		q    store.AuditQuery
+		step time.Duration
+	}{
+		{store.AuditQuery{Until: at(time.Hour)}, time.Minute},
+		{store.AuditQuery{Since: at(0)}, time.Minute},
+		{store.AuditQuery{Since: at(0), Until: at(time.Hour)}, 0},
+	} {
+		if got, err := s.CountAuditEvents(ctx, bad.q, bad.step); err == nil {
+			t.Errorf("CountAuditEvents(since %v, until %v, step %v) = %v, want an error", bad.q.Since, bad.q.Until, bad.step, got)
+		}
+	}
+}
+
+// sortedCounts returns the counts of set ordered by step, then decision.
+func sortedCounts(set map[store.AuditCount]bool) []store.AuditCount {
+	out := slices.Collect(maps.Keys(set))
+	slices.SortFunc(out, func(a, b store.AuditCount) int {
+		if a.Step != b.Step {
+			return a.Step - b.Step
+		}
+		return strings.Compare(a.Decision, b.Decision)
+	})
+	return out
 }
 
 // testAuditPrune checks PruneAuditEvents: by age, by count, both, in limited

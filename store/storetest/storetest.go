@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditEvents", testAuditEvents},
 		{"AuditEventBatches", testAuditEventBatches},
 		{"AuditQuery", testAuditQuery},
+		{"AuditCount", testAuditCount},
 		{"AuditPrune", testAuditPrune},
 		{"TimePrecision", testTimePrecision},
 	}
