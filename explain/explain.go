@@ -25,6 +25,7 @@ import (
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/oidc"
 	"github.com/keyless-dev/keyless/policy"
+	"github.com/keyless-dev/keyless/sts"
 )
 
 // Status is a check's outcome.
@@ -146,6 +147,7 @@ func run(ctx context.Context, in Input, r *Report) []string {
 	}
 	add(Check{ID: "token", Status: Pass, Title: "the token is a JWT"})
 	tok := readClaims(claims)
+	ts, tsErr := sts.ReadTokenSession(func(name string) (any, bool) { v, ok := claims[name]; return v, ok })
 
 	// Issuer registered as an IAM OIDC provider.
 	issURL := strings.TrimPrefix(tok.iss, "https://")
@@ -234,8 +236,56 @@ func run(ctx context.Context, in Input, r *Report) []string {
 		add(Check{ID: "expiry", Status: Pass, Title: "the token has not expired", Actual: phrase("expires " + exp.Format(time.RFC3339))})
 	}
 
+	// Session tags and source identity, which STS reads once it has the role.
+	if c, asked := sessionClaimsCheck(ts, tsErr); asked {
+		add(c)
+		if c.Status == Fail {
+			return nil
+		}
+	}
+
 	// Trust policy.
-	return trustChecks(r, add, in, provider, tok, matchedAud, now)
+	return trustChecks(r, add, in, provider, tok, ts, matchedAud, now)
+}
+
+// sessionClaimsCheck reports on the token's session tags and source identity
+// claims, when it has one (asked).
+func sessionClaimsCheck(ts sts.TokenSession, err error) (c Check, asked bool) {
+	const title = "the token's session tags and source identity claims are well formed"
+	if err != nil {
+		return Check{ID: "session", Status: Fail, Title: title, Actual: phrase(errMessage(err)),
+			Fix: "the identity provider must issue " + sessionTagsClaim + ` as {"principal_tags": {"Key": ["value"]}, "transitive_tag_keys": ["Key"]} (at most 50 tags) and ` +
+				sourceIdentityClaim + " as a string of 2 to 64 characters of letters, digits and +=,.@_-; STS answers InvalidIdentityToken (400) otherwise"}, true
+	}
+	var what []string
+	if n := len(ts.Tags); n > 0 {
+		keys := make([]string, n)
+		for i, t := range ts.Tags {
+			keys[i] = t.Key
+		}
+		what = append(what, fmt.Sprintf("%d session tag%s (%s)", n, plural(n), strings.Join(keys, ", ")))
+	}
+	if ts.SourceIdentity != "" {
+		what = append(what, "source identity "+strconv.Quote(ts.SourceIdentity))
+	}
+	if len(what) == 0 {
+		return Check{}, false
+	}
+	return Check{ID: "session", Status: Pass, Title: title, Actual: phrase(strings.Join(what, " and "))}, true
+}
+
+// The claims of a web identity token that ask for session tags and a source
+// identity.
+const (
+	sessionTagsClaim    = "https://aws.amazon.com/tags"
+	sourceIdentityClaim = "https://aws.amazon.com/source_identity"
+)
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // token holds the claims explain looks at.
@@ -322,7 +372,7 @@ const (
 	mayApply
 )
 
-func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok token, aud string, now time.Time) []string {
+func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok token, ts sts.TokenSession, aud string, now time.Time) []string {
 	const title = "the role's trust policy allows this token"
 	doc, err := policy.Parse([]byte(in.TrustPolicy), policy.KindTrust, policy.WithMaxSize(1<<20))
 	if err != nil {
@@ -333,6 +383,7 @@ func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok tok
 		aud = tok.aud[0]
 	}
 	ctx := TrustContext(p.URL, p.ARN, aud, tok.sub, tok.azp, tok.amr, in.SessionName, in.SourceIP, now)
+	ts.SetKeys(ctx)
 	res := policy.Evaluate(policy.Request{Principal: p.ARN, PrincipalType: "Federated", Action: "sts:AssumeRoleWithWebIdentity", Context: ctx}, policy.Input{Resource: doc})
 
 	// Report the conditions of the statements that name this provider and action, and
@@ -424,9 +475,39 @@ func trustChecks(r *Report, add func(Check), in Input, p *oidc.Provider, tok tok
 		if !hasFailedCondition(r) {
 			c.Fix = res.Explain.String()
 		}
+		add(c)
+		return nil
 	}
 	add(c)
+	// What the token asks beyond the role, each one more action of the same
+	// trust policy, in STS's order.
+	for _, action := range ts.TrustActions(nil)[1:] {
+		add(extraTrustCheck(doc, p, ctx, action))
+	}
 	return nil
+}
+
+// extraTrustCheck evaluates the trust policy doc for action (sts:TagSession or
+// sts:SetSourceIdentity), which a token carrying session tags or a source
+// identity needs besides sts:AssumeRoleWithWebIdentity.
+func extraTrustCheck(doc *policy.Policy, p *oidc.Provider, ctx policy.Context, action string) Check {
+	why := "the token carries session tags"
+	if action == "sts:SetSourceIdentity" {
+		why = "the token carries a source identity"
+	}
+	c := Check{ID: "trust", Status: Pass, Title: fmt.Sprintf("the role's trust policy allows %s (%s)", action, why)}
+	res := policy.Evaluate(policy.Request{Principal: p.ARN, PrincipalType: "Federated", Action: action, Context: ctx}, policy.Input{Resource: doc})
+	c.Actual = phrase(res.Decision.String())
+	if res.Decision == policy.Allowed {
+		return c
+	}
+	c.Status = Fail
+	c.Actual = phrase(res.Decision.String() + ": STS answers AccessDenied (403) Not authorized to perform sts:AssumeRoleWithWebIdentity")
+	c.Fix = fmt.Sprintf(`add %q to the Action of the trust statement that admits this provider ("Action": ["sts:AssumeRoleWithWebIdentity", %q]), or have the identity provider leave the claim out`, action, action)
+	if res.Decision == policy.ExplicitlyDenied {
+		c.Fix = res.Explain.String()
+	}
+	return c
 }
 
 func hasFailedCondition(r *Report) bool {

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/keyless-dev/keyless/policy"
 	"github.com/keyless-dev/keyless/session"
 )
 
@@ -123,4 +124,54 @@ func tokenSourceIdentity(raw any, ok bool) (string, error) {
 		return "", invalidTokenClaim("The source identity claim " + claimSourceIdentity + " must be a string of 2 to 64 characters matching " + patternName + ".")
 	}
 	return s, nil
+}
+
+// TokenSession is what a web identity token asks of its role session beyond
+// the role: session tags (the claim https://aws.amazon.com/tags) and a source
+// identity (https://aws.amazon.com/source_identity). Each needs the role's
+// trust policy to allow one more action (TrustActions).
+type TokenSession struct {
+	Tags           []session.Tag
+	TransitiveTags []string
+	SourceIdentity string
+}
+
+// ReadTokenSession reads a token's session claims as AssumeRoleWithWebIdentity
+// does; claim returns a claim's value and whether the token has it
+// (oidc.Token.Claim). An error is the InvalidIdentityToken STS answers.
+func ReadTokenSession(claim func(name string) (any, bool)) (TokenSession, error) {
+	var ts TokenSession
+	var err error
+	if ts.Tags, ts.TransitiveTags, err = tokenTags(claim(claimTags)); err != nil {
+		return TokenSession{}, err
+	}
+	if ts.SourceIdentity, err = tokenSourceIdentity(claim(claimSourceIdentity)); err != nil {
+		return TokenSession{}, err
+	}
+	return ts, nil
+}
+
+// TrustActions appends to buf the actions the role's trust policy must allow
+// for such a token, in the order STS checks them:
+// sts:AssumeRoleWithWebIdentity, then sts:TagSession when it carries tags and
+// sts:SetSourceIdentity when it carries a source identity.
+func (ts TokenSession) TrustActions(buf []string) []string {
+	buf = append(buf, actAssumeWebIdentity)
+	if len(ts.Tags) > 0 {
+		buf = append(buf, actTagSession)
+	}
+	if ts.SourceIdentity != "" {
+		buf = append(buf, actSetSourceIdentity)
+	}
+	return buf
+}
+
+// SetKeys sets in c the request's condition keys of the session's tags
+// (aws:RequestTag/<key>, aws:TagKeys, sts:TransitiveTagKeys) and source
+// identity (sts:SourceIdentity).
+func (ts TokenSession) SetKeys(c policy.Context) {
+	addRequestTags(c, ts.Tags, ts.TransitiveTags)
+	if ts.SourceIdentity != "" {
+		c.Set("sts:SourceIdentity", ts.SourceIdentity)
+	}
 }

@@ -100,11 +100,7 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 		ev.Decision, ev.Reason = audit.Denied, "the role's trust policy does not parse: "+err.Error()
 		return nil, notAuthorizedWebIdentity()
 	}
-	tags, transitive, err := tokenTags(tok.Claim(claimTags))
-	if err != nil {
-		return nil, err
-	}
-	sourceID, err := tokenSourceIdentity(tok.Claim(claimSourceIdentity))
+	ts, err := ReadTokenSession(tok.Claim)
 	if err != nil {
 		return nil, err
 	}
@@ -118,22 +114,10 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 		Subject: tok.Subject, HasSubject: hasSub, AZP: tok.AZP, AMR: tok.AMR,
 		SessionName: req.RoleSessionName,
 	}.SetKeys(c)
-	addRequestTags(c, tags, transitive)
-	if sourceID != "" {
-		c.Set("sts:SourceIdentity", sourceID)
-	}
-	actions := [3]string{actAssumeWebIdentity}
-	n := 1
-	if len(tags) > 0 {
-		actions[n] = actTagSession
-		n++
-	}
-	if sourceID != "" {
-		actions[n] = actSetSourceIdentity
-		n++
-	}
+	ts.SetKeys(c)
+	var buf [3]string
 	in := policy.Input{Resource: trust}
-	for _, action := range actions[:n] {
+	for _, action := range ts.TrustActions(buf[:0]) {
 		pr := policy.Request{Principal: prov.ARN, PrincipalType: "Federated", Action: action, Context: c}
 		if res := policy.EvaluateFast(pr, in); res.Decision != policy.Allowed {
 			// Render the full explanation only for denials.
@@ -151,12 +135,12 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 	}
 	claims := session.Claims{
 		Account: s.cfg.Account, RoleARN: role.ARN, RoleID: role.ID, RoleName: role.Name,
-		SessionName: req.RoleSessionName, SourceIdentity: sourceID,
+		SessionName: req.RoleSessionName, SourceIdentity: ts.SourceIdentity,
 		Provider: prov.ARN, Subject: tok.Subject, Audience: tok.Audience,
 		SessionPolicy: req.Policy, PolicyARNs: req.PolicyARNs,
-		Tags: tags, TransitiveTagKeys: transitive,
+		Tags: ts.Tags, TransitiveTagKeys: ts.TransitiveTags,
 	}
-	packed := req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0
+	packed := req.Policy != "" || len(req.PolicyARNs) > 0 || len(ts.Tags) > 0
 	out, err := s.issue(claims, now, duration, req.MinimumSessionTokenSize, packed)
 	if err != nil {
 		return nil, err
@@ -169,7 +153,7 @@ func (s *Service) webIdentity(ctx context.Context, req WebIdentityRequest, meta 
 		PackedPolicySize:            out.packed,
 		Provider:                    prov.ARN,
 		Audience:                    tok.Audience,
-		SourceIdentity:              sourceID,
+		SourceIdentity:              ts.SourceIdentity,
 		SessionTokenSize:            out.tokenSize,
 		SessionTokenUtilization:     out.utilization,
 	}, nil
