@@ -158,14 +158,7 @@ func (o *orgServer) provision(ctx context.Context, r accountRecord, management, 
 	o.provisionMu.Lock()
 	defer o.provisionMu.Unlock()
 	s := o.s
-	if s.reg.has(r.ID) {
-		return nil
-	}
-	a, err := s.openAccount(ctx, r)
-	if err != nil {
-		return err
-	}
-	if err := s.serveAccount(a); err != nil {
+	if served, err := o.serveNew(ctx, r); err != nil || !served {
 		return err
 	}
 	if err := s.recordAccount(ctx, r); err != nil {
@@ -336,20 +329,28 @@ func (o *orgServer) adoptRecorded(ctx context.Context) error {
 func (o *orgServer) adopt(ctx context.Context, r accountRecord) error {
 	o.provisionMu.Lock()
 	defer o.provisionMu.Unlock()
-	s := o.s
-	if s.reg.has(r.ID) {
-		return nil
-	}
-	a, err := s.openAccount(ctx, r)
-	if err != nil {
-		return err
-	}
-	if err := s.serveAccount(a); err != nil {
+	if served, err := o.serveNew(ctx, r); err != nil || !served {
 		return err
 	}
 	o.keys.invalidate()
-	s.log.Info("organizations: serving an account another replica created", "account", r.ID, "name", r.Name)
+	o.s.log.Info("organizations: serving an account another replica created", "account", r.ID, "name", r.Name)
 	return nil
+}
+
+// serveNew opens and serves the account r unless it is served already, and
+// reports whether it did. The caller holds provisionMu.
+func (o *orgServer) serveNew(ctx context.Context, r accountRecord) (bool, error) {
+	if o.s.reg.has(r.ID) {
+		return false, nil
+	}
+	a, err := o.s.openAccount(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	if err := o.s.serveAccount(a); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // ostOf is st as an OrganizationStore (newOrganizations checked it).
