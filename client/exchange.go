@@ -396,8 +396,14 @@ func classify(err error, code, message string, status int, explainCmd string) (r
 	if status >= 500 {
 		return true, ""
 	}
-	if status == 0 && isNetworkError(err) {
-		return true, "could not reach STS: check --sts-endpoint / AWS_ENDPOINT_URL_STS and the network"
+	if isNetworkError(err) {
+		if status == 0 {
+			return true, "could not reach STS: check --sts-endpoint / AWS_ENDPOINT_URL_STS and the network"
+		}
+		// The status came but the body broke off: the connection was reset or
+		// closed mid-answer, or the SDK's transport closed it while a good
+		// answer was being read (aws/aws-sdk-go-v2#1825). Asking again is safe.
+		return true, "the connection to STS broke while its answer was read"
 	}
 	return false, ""
 }

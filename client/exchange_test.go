@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -61,6 +62,9 @@ func TestClassify(t *testing.T) {
 		{"connection refused", sendError(&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), true, "could not reach STS", false},
 		{"connection reset", sendError(syscall.ECONNRESET), true, "", false},
 		{"unexpected EOF", sendError(errors.New("read: unexpected EOF")), true, "", false},
+		{"200 whose body broke off", sdkError(200, &smithy.DeserializationError{Err: fmt.Errorf("failed to decode response body, %w", io.ErrUnexpectedEOF)}), true, "broke while its answer was read", false},
+		{"200 whose connection closed mid-body", sdkError(200, &smithy.DeserializationError{Err: &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed}}), true, "broke while its answer was read", false},
+		{"200 that is not STS's answer", sdkError(200, &smithy.DeserializationError{Err: errors.New("expected element type <AssumeRoleWithWebIdentityResponse> but have <html>")}), false, "", true},
 		{"context canceled", sendError(context.Canceled), false, "", true},
 		{"deadline exceeded", sendError(context.DeadlineExceeded), false, "", true},
 		{"AccessDenied", sdkError(403, generic("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")), false, "keyless explain --role-arn " + testRole, false},
@@ -307,6 +311,44 @@ func TestExchangeRetriesNetworkErrors(t *testing.T) {
 			return
 		}
 		sts.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	x, rec := newTestExchanger(t, proxy.URL, nil)
+	if _, err := x.Exchange(context.Background(), testToken); err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if len(rec.sleeps) != 2 {
+		t.Errorf("retried %d times, want 2", len(rec.sleeps))
+	}
+}
+
+// TestExchangeRetriesBrokenAnswers: an answer whose status came but whose body
+// broke off (the connection reset or closed mid-body, or the SDK's own race
+// that closes a connection while a good answer is read,
+// aws/aws-sdk-go-v2#1825) is transient, whatever its status: the exchange is
+// retried and succeeds.
+func TestExchangeRetriesBrokenAnswers(t *testing.T) {
+	sts := newFakeSTS(t, nil)
+	var mu sync.Mutex
+	breaks := 2
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		broken := breaks > 0
+		breaks--
+		mu.Unlock()
+		if !broken {
+			sts.srv.Config.Handler.ServeHTTP(w, r)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 4096\r\n\r\n<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult>")
+		buf.Flush()
+		conn.Close()
 	}))
 	defer proxy.Close()
 	x, rec := newTestExchanger(t, proxy.URL, nil)
