@@ -19,7 +19,8 @@ import (
 // conditioned on aws:PrincipalOrgID admits the member account's session and
 // refuses a user of a config account outside the organization; one conditioned
 // on aws:PrincipalOrgPaths admits the member only after move-account put it in
-// the OU.
+// the OU. The config account, invited, lists and accepts the invitation, and
+// its user is then admitted.
 func TestOrganizations(t *testing.T) {
 	testenv.LookPath(t, "aws")
 	data := t.TempDir()
@@ -167,6 +168,24 @@ func TestOrganizations(t *testing.T) {
 	assumeAs(t, "in-prod-from-dev", false)
 	must(t, p, "organizations", "move-account", "--account-id", devID, "--source-parent-id", rootID, "--destination-parent-id", ouID)
 	assumeAs(t, "in-prod-from-dev", true)
+
+	// The config account joins as on AWS: invited, it finds and accepts the
+	// invitation; its user is then in the organization.
+	inv := must(t, p, "organizations", "invite-account-to-organization", "--target", "Id="+accountB+",Type=ACCOUNT", "--notes", "join us")
+	hsID := str(inv, "Handshake", "Id")
+	listed = must(t, p, "organizations", "list-handshakes-for-account", "--profile", "root-b")
+	if hl, _ := listed["Handshakes"].([]any); len(hl) != 1 || str(hl[0].(map[string]any), "Id") != hsID || str(hl[0].(map[string]any), "State") != "OPEN" {
+		t.Fatalf("list-handshakes-for-account of %s: %v, want the open invitation %s", accountB, listed, hsID)
+	}
+	accepted := must(t, p, "organizations", "accept-handshake", "--handshake-id", hsID, "--profile", "root-b")
+	if str(accepted, "Handshake", "State") != "ACCEPTED" {
+		t.Fatalf("accept-handshake: %v", accepted)
+	}
+	member := must(t, p, "organizations", "describe-account", "--account-id", accountB)
+	if str(member, "Account", "JoinedMethod") != "INVITED" {
+		t.Errorf("describe-account %s after accepting: %v, want joined INVITED", accountB, member)
+	}
+	assumeAs(t, "in-org-from-b", true)
 
 	// Served again after a restart: the same config, which does not list it.
 	if err := p.stop(); err != nil {

@@ -123,6 +123,10 @@ const (
 	opUpdateOrgAccount
 	opCreateAccountRequest
 	opGetAccountRequest
+	opCreateHandshake
+	opGetHandshake
+	opListHandshakes
+	opUpdateHandshake
 	numStoreOps
 )
 
@@ -236,6 +240,10 @@ var storeOpNames = [numStoreOps]string{
 	opUpdateOrgAccount:         "UpdateOrgAccount",
 	opCreateAccountRequest:     "CreateAccountRequest",
 	opGetAccountRequest:        "GetAccountRequest",
+	opCreateHandshake:          "CreateHandshake",
+	opGetHandshake:             "GetHandshake",
+	opListHandshakes:           "ListHandshakes",
+	opUpdateHandshake:          "UpdateHandshake",
 }
 
 // GetSetting implements store.Store.
@@ -908,4 +916,28 @@ func (x *instrumentedOrgs) CreateAccountRequest(ctx context.Context, req store.C
 func (x *instrumentedOrgs) GetAccountRequest(ctx context.Context, id string) (r0 store.CreateAccountStatus, err error) {
 	defer x.m.observe(opGetAccountRequest, time.Now(), &err, nil)
 	return x.orgs.GetAccountRequest(ctx, id)
+}
+
+// CreateHandshake implements store.OrganizationStore.
+func (x *instrumentedOrgs) CreateHandshake(ctx context.Context, h store.Handshake) (err error) {
+	defer x.m.observe(opCreateHandshake, time.Now(), &err, nil)
+	return x.orgs.CreateHandshake(ctx, h)
+}
+
+// GetHandshake implements store.OrganizationStore.
+func (x *instrumentedOrgs) GetHandshake(ctx context.Context, id string) (r0 store.Handshake, err error) {
+	defer x.m.observe(opGetHandshake, time.Now(), &err, nil)
+	return x.orgs.GetHandshake(ctx, id)
+}
+
+// ListHandshakes implements store.OrganizationStore.
+func (x *instrumentedOrgs) ListHandshakes(ctx context.Context, orgID, targetID string) (r0 []store.Handshake, err error) {
+	defer x.m.observe(opListHandshakes, time.Now(), &err, nil)
+	return x.orgs.ListHandshakes(ctx, orgID, targetID)
+}
+
+// UpdateHandshake implements store.OrganizationStore.
+func (x *instrumentedOrgs) UpdateHandshake(ctx context.Context, id string, fn func(store.Handshake) (store.Handshake, *store.OrgAccount, error)) (err error) {
+	defer x.m.observe(opUpdateHandshake, time.Now(), &err, nil)
+	return x.orgs.UpdateHandshake(ctx, id, fn)
 }

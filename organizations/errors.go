@@ -85,3 +85,25 @@ func errUnknownOperation(op string) *awsapi.Error {
 func errAccessDenied(message string) *awsapi.Error {
 	return newError("AccessDeniedException", message)
 }
+
+func errHandshakeNotFound() *awsapi.Error {
+	return newError("HandshakeNotFoundException", "We can't find a handshake with the HandshakeId that you specified.")
+}
+
+func errInvalidHandshakeTransition() *awsapi.Error {
+	return newError("InvalidHandshakeTransitionException", "You can't perform the operation on the handshake in its current state.")
+}
+
+func errHandshakeAlreadyInState() *awsapi.Error {
+	return newError("HandshakeAlreadyInStateException", "The specified handshake is already in the requested state.")
+}
+
+func errDuplicateHandshake() *awsapi.Error {
+	return newError("DuplicateHandshakeException", "A handshake with the same action and target already exists.")
+}
+
+// errHandshakeConstraint is HandshakeConstraintViolationException; reason is
+// AWS's reason code, put at the start of the message as errInvalidInput does.
+func errHandshakeConstraint(reason, message string) *awsapi.Error {
+	return newError("HandshakeConstraintViolationException", reason+": "+message)
+}

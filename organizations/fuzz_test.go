@@ -68,7 +68,9 @@ func FuzzDecodeRequest(f *testing.F) {
 func FuzzServeJSON(f *testing.F) {
 	for _, seed := range []string{`{}`, `{"AccountId":"000000000000"}`, `{"ParentId":"r-aaaa","Name":"x"}`,
 		`{"ChildId":"ou-aaaa-aaaaaaaa"}`, `{"MaxResults":1,"NextToken":"MDAw"}`, `{"NextToken":""}`,
-		`{"AccountName":"n","Email":"n@example.com"}`, `{"AccountId":"000000000000","SourceParentId":"r-aaaa","DestinationParentId":"r-aaaa"}`} {
+		`{"AccountName":"n","Email":"n@example.com"}`, `{"AccountId":"000000000000","SourceParentId":"r-aaaa","DestinationParentId":"r-aaaa"}`,
+		`{"Target":{"Id":"222222222222","Type":"ACCOUNT"},"Notes":"n"}`, `{"Target":{"Id":"a@example.com","Type":"EMAIL"}}`,
+		`{"HandshakeId":"h-aaaaaaaa"}`, `{"Filter":{"ActionType":"INVITE"},"MaxResults":1}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -5,7 +5,10 @@
 // CreateOrganization, ListRoots, CreateOrganizationalUnit,
 // DescribeOrganizationalUnit, ListOrganizationalUnitsForParent, ListParents,
 // CreateAccount, DescribeCreateAccountStatus, DescribeAccount, ListAccounts,
-// ListAccountsForParent and MoveAccount. It is wire compatible with the
+// ListAccountsForParent and MoveAccount, and invitations
+// (InviteAccountToOrganization, Describe-, Accept-, Decline- and
+// CancelHandshake, ListHandshakesForAccount and
+// ListHandshakesForOrganization: handshake.go). It is wire compatible with the
 // official SDKs and CLIs: the same members, IDs, ARNs and error codes as
 // AWS Organizations.
 //
@@ -14,7 +17,9 @@
 // caller's account may call the operation (any member may describe its
 // organization; every other operation is the management account's),
 // authorizes the caller through the policy engine as organizations:<Operation>
-// on the organization's, root's, OU's or account's ARN, records every call as
+// on the organization's, root's, OU's, account's or handshake's ARN (an
+// invited account may list, describe, accept and decline its invitations),
+// records every call as
 // an audit event and encodes the replies. The core (core.go, Organizations)
 // applies Organizations' rules to the records of a store.OrganizationStore
 // and answers the rest of keyless: PrincipalOrgID, PrincipalOrgPaths and
@@ -129,6 +134,13 @@ var operations = map[string]operation{
 	"ListAccounts":                     (*Service).listAccounts,
 	"ListAccountsForParent":            (*Service).listAccountsForParent,
 	"MoveAccount":                      (*Service).moveAccount,
+	"InviteAccountToOrganization":      (*Service).inviteAccountToOrganization,
+	"DescribeHandshake":                (*Service).describeHandshake,
+	"AcceptHandshake":                  (*Service).acceptHandshake,
+	"DeclineHandshake":                 (*Service).declineHandshake,
+	"CancelHandshake":                  (*Service).cancelHandshake,
+	"ListHandshakesForAccount":         (*Service).listHandshakesForAccount,
+	"ListHandshakesForOrganization":    (*Service).listHandshakesForOrganization,
 }
 
 // operationNames lists the operations served, sorted.

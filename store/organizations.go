@@ -67,6 +67,46 @@ type OrganizationStore interface {
 	// GetAccountRequest returns the record of the CreateAccount request with
 	// the given ID.
 	GetAccountRequest(ctx context.Context, id string) (CreateAccountStatus, error)
+
+	// CreateHandshake stores a new handshake; ErrAlreadyExists if its ID is
+	// taken, ErrNotFound if its organization does not exist.
+	CreateHandshake(ctx context.Context, h Handshake) error
+	// GetHandshake returns the handshake with the given ID.
+	GetHandshake(ctx context.Context, id string) (Handshake, error)
+	// ListHandshakes returns, by ID, the handshakes of the organization
+	// orgID (of every organization when orgID is "") whose target is
+	// targetID (any target when targetID is "").
+	ListHandshakes(ctx context.Context, orgID, targetID string) ([]Handshake, error)
+	// UpdateHandshake replaces a handshake with what fn returns, in a
+	// transaction; fn may change only its state (an error otherwise, and
+	// nothing is written). When fn also returns a member account, that
+	// account is created in the same transaction (an accepted invitation):
+	// ErrAlreadyExists if its ID or email address is taken, ErrNotFound if
+	// its parent is not in its organization, and then nothing is written.
+	UpdateHandshake(ctx context.Context, id string, fn func(Handshake) (Handshake, *OrgAccount, error)) error
+}
+
+// Handshake is an invitation of an account to join an organization (AWS
+// Organizations' handshake of action INVITE).
+type Handshake struct {
+	// ID is h- and 32 lowercase letters or digits.
+	ID string
+	// ARN is arn:aws:organizations::MANAGEMENT:handshake/ORG/invite/ID.
+	ARN string
+	// OrganizationID is the inviting organization's ID.
+	OrganizationID string
+	// Action is INVITE.
+	Action string
+	// State is OPEN, ACCEPTED, DECLINED, CANCELED or EXPIRED.
+	State string
+	// TargetType is ACCOUNT or EMAIL, and TargetID the account ID or the
+	// email address (as given) invited.
+	TargetType string
+	TargetID   string
+	// Notes are the inviter's notes ("" for none).
+	Notes       string
+	RequestedAt time.Time
+	ExpiresAt   time.Time
 }
 
 // Organization is an organization of the local AWS Organizations service.
@@ -128,7 +168,8 @@ type OrgAccount struct {
 	ParentID string
 	// Status is ACTIVE (AWS's AccountStatus).
 	Status string
-	// JoinedMethod is CREATED or INVITED (the management account).
+	// JoinedMethod is CREATED, or INVITED (the management account, and an
+	// account that accepted an invitation).
 	JoinedMethod string
 	JoinedAt     time.Time
 }

@@ -33,10 +33,9 @@ import (
 // everything (an inline policy AdministratorAccess allowing * on *), as AWS
 // creates it. The account is recorded in settingAccounts, and served again by
 // every later start, whatever the config lists; replicas sharing the store
-// serve it within accountWatchInterval (watchAccounts). Accounts of the config are not
-// members of any organization (AWS would have them invited, which keyless does
-// not serve): ListAccounts shows the management account and those
-// CreateAccount made.
+// serve it within accountWatchInterval (watchAccounts). An account of the
+// config joins an organization as on AWS: invited by the management account
+// (InviteAccountToOrganization), it accepts the handshake.
 //
 // Every signed call of a member account's principal carries aws:PrincipalOrgID
 // and aws:PrincipalOrgPaths (authn.Authenticator.SetOrgKeys, authz.GlobalContext),
@@ -110,7 +109,7 @@ func (o *orgServer) ServeJSON(ctx context.Context, call *gateway.Call, body []by
 		return nil, err
 	}
 	switch call.Action {
-	case "CreateOrganization", "CreateAccount", "MoveAccount":
+	case "CreateOrganization", "CreateAccount", "MoveAccount", "AcceptHandshake":
 		o.keys.invalidate()
 	}
 	if call.Action == "CreateAccount" && call.Caller != nil {

@@ -27,6 +27,9 @@ import (
 //     callback that changes the account's key fields, write nothing.
 //   - Concurrent creations of distinct accounts all land; of one account ID,
 //     exactly one does.
+//   - A handshake's update changes its state alone; the member account it
+//     returns is created with the new state, or (a taken ID or email, a
+//     missing parent) neither is written.
 func RunOrganizations(t *testing.T, open func(t *testing.T) store.OrganizationStore) {
 	t.Helper()
 	tests := []struct {
@@ -39,6 +42,7 @@ func RunOrganizations(t *testing.T, open func(t *testing.T) store.OrganizationSt
 		{"Move", testOrgMove},
 		{"AccountRequests", testOrgAccountRequests},
 		{"ConcurrentAccounts", testOrgConcurrentAccounts},
+		{"Handshakes", testOrgHandshakes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +95,8 @@ func wantOrgRecord[T any](v T) T {
 		x.JoinedAt = norm(x.JoinedAt)
 	case *store.CreateAccountStatus:
 		x.RequestedAt, x.CompletedAt = norm(x.RequestedAt), norm(x.CompletedAt)
+	case *store.Handshake:
+		x.RequestedAt, x.ExpiresAt = norm(x.RequestedAt), norm(x.ExpiresAt)
 	default:
 		panic(fmt.Sprintf("storetest: wantOrgRecord: unexpected type %T", v))
 	}
@@ -372,4 +378,104 @@ func testOrgConcurrentAccounts(t *testing.T, s store.OrganizationStore) {
 	if err != nil || len(all) != n+2 {
 		t.Fatalf("ListOrgAccounts after the concurrent creations: %d accounts, %v; want %d", len(all), err, n+2)
 	}
+}
+
+// handshake returns an OPEN invitation of o to target (an account ID).
+func handshake(o store.Organization, id, target string) store.Handshake {
+	return store.Handshake{ID: id, ARN: "arn:aws:organizations::" + o.ManagementAccountID + ":handshake/" + o.ID + "/invite/" + id,
+		OrganizationID: o.ID, Action: "INVITE", State: "OPEN", TargetType: "ACCOUNT", TargetID: target, Notes: "join us",
+		RequestedAt: at(time.Minute), ExpiresAt: at(15 * 24 * time.Hour)}
+}
+
+func testOrgHandshakes(t *testing.T, s store.OrganizationStore) {
+	ctx := t.Context()
+	o, mgmt := testOrg(1, "111111111111")
+	must(t, "CreateOrganization", s.CreateOrganization(ctx, o, mgmt))
+	other, otherMgmt := testOrg(2, "999999999999")
+	must(t, "CreateOrganization", s.CreateOrganization(ctx, other, otherMgmt))
+
+	h1 := handshake(o, "h-00000000000000000000000000000001", "222222222222")
+	h2 := handshake(o, "h-00000000000000000000000000000002", "333333333333")
+	h3 := handshake(other, "h-00000000000000000000000000000003", "222222222222")
+	h3.Notes = ""
+	for _, h := range []store.Handshake{h2, h1, h3} {
+		must(t, "CreateHandshake "+h.ID, s.CreateHandshake(ctx, h))
+	}
+	wantErr(t, "CreateHandshake of a taken ID", s.CreateHandshake(ctx, h1), store.ErrAlreadyExists)
+	orphan := handshake(store.Organization{ID: "o-0000000009", ManagementAccountID: "111111111111"}, "h-00000000000000000000000000000009", "222222222222")
+	wantErr(t, "CreateHandshake of a missing organization", s.CreateHandshake(ctx, orphan), store.ErrNotFound)
+	got, err := s.GetHandshake(ctx, h1.ID)
+	checkOrg(t, "GetHandshake", got, err, h1)
+	_, err = s.GetHandshake(ctx, "h-ffffffffffffffffffffffffffffffff")
+	wantErr(t, "GetHandshake of an unknown ID", err, store.ErrNotFound)
+
+	list, err := s.ListHandshakes(ctx, o.ID, "")
+	checkOrgList(t, "ListHandshakes of the organization", list, err, h1, h2)
+	list, err = s.ListHandshakes(ctx, "", "222222222222")
+	checkOrgList(t, "ListHandshakes of the target", list, err, h1, h3)
+	list, err = s.ListHandshakes(ctx, other.ID, "222222222222")
+	checkOrgList(t, "ListHandshakes of the organization and target", list, err, h3)
+	list, err = s.ListHandshakes(ctx, "", "")
+	checkOrgList(t, "ListHandshakes of all", list, err, h1, h2, h3)
+
+	// A decline changes the state alone.
+	must(t, "UpdateHandshake decline", s.UpdateHandshake(ctx, h2.ID, func(h store.Handshake) (store.Handshake, *store.OrgAccount, error) {
+		h.State = "DECLINED"
+		return h, nil, nil
+	}))
+	h2.State = "DECLINED"
+	got, err = s.GetHandshake(ctx, h2.ID)
+	checkOrg(t, "GetHandshake after the decline", got, err, h2)
+
+	// Refused updates write nothing: another field changed, a member that
+	// cannot be created, the callback's error.
+	joined := orgAccount(o, "222222222222", o.Root.ID, "invited", "INVITED")
+	taken := orgAccount(o, "222222222222", o.Root.ID, "invited", "INVITED")
+	taken.Email = mgmt.Email
+	lost := orgAccount(o, "222222222222", "ou-0001-zzzzzzzz", "invited", "INVITED")
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name   string
+		fn     func(store.Handshake) (store.Handshake, *store.OrgAccount, error)
+		target error
+	}{
+		{"a changed target", func(h store.Handshake) (store.Handshake, *store.OrgAccount, error) {
+			h.State, h.TargetID = "ACCEPTED", "444444444444"
+			return h, nil, nil
+		}, nil},
+		{"a member whose email is taken", func(h store.Handshake) (store.Handshake, *store.OrgAccount, error) {
+			h.State = "ACCEPTED"
+			return h, &taken, nil
+		}, store.ErrAlreadyExists},
+		{"a member whose parent is missing", func(h store.Handshake) (store.Handshake, *store.OrgAccount, error) {
+			h.State = "ACCEPTED"
+			return h, &lost, nil
+		}, store.ErrNotFound},
+		{"the callback's error", func(h store.Handshake) (store.Handshake, *store.OrgAccount, error) {
+			return h, nil, boom
+		}, boom},
+	} {
+		err := s.UpdateHandshake(ctx, h1.ID, tc.fn)
+		if err == nil || tc.target != nil && !errors.Is(err, tc.target) {
+			t.Fatalf("UpdateHandshake with %s: %v, want an error (%v)", tc.name, err, tc.target)
+		}
+		got, err := s.GetHandshake(ctx, h1.ID)
+		checkOrg(t, "GetHandshake after the refused update with "+tc.name, got, err, h1)
+		if _, err := s.GetOrgAccount(ctx, "222222222222"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("UpdateHandshake with %s created the member: %v", tc.name, err)
+		}
+	}
+	wantErr(t, "UpdateHandshake of an unknown ID", s.UpdateHandshake(ctx, "h-ffffffffffffffffffffffffffffffff",
+		func(h store.Handshake) (store.Handshake, *store.OrgAccount, error) { return h, nil, nil }), store.ErrNotFound)
+
+	// An accept creates the member with the new state.
+	must(t, "UpdateHandshake accept", s.UpdateHandshake(ctx, h1.ID, func(h store.Handshake) (store.Handshake, *store.OrgAccount, error) {
+		h.State = "ACCEPTED"
+		return h, &joined, nil
+	}))
+	h1.State = "ACCEPTED"
+	got, err = s.GetHandshake(ctx, h1.ID)
+	checkOrg(t, "GetHandshake after the accept", got, err, h1)
+	member, err := s.GetOrgAccount(ctx, joined.ID)
+	checkOrg(t, "GetOrgAccount of the accepted invitation", member, err, joined)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/keyless-dev/keyless/store"
@@ -307,4 +308,109 @@ func (s *Store) CreateAccountRequest(ctx context.Context, req store.CreateAccoun
 // GetAccountRequest returns the record of a CreateAccount request.
 func (s *Store) GetAccountRequest(ctx context.Context, id string) (store.CreateAccountStatus, error) {
 	return get(ctx, s, accountRequestEntity, id, id)
+}
+
+// handshakesMigration is the schema step of Organizations' invitations: one
+// row a handshake, found by its organization or its target.
+var handshakesMigration = []string{
+	`CREATE TABLE org_handshakes (
+		id           {text} PRIMARY KEY,
+		org_id       {text} NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+		arn          {text} NOT NULL,
+		action       {text} NOT NULL,
+		state        {text} NOT NULL,
+		target_type  {text} NOT NULL,
+		target_id    {text} NOT NULL,
+		notes        {text} NOT NULL,
+		requested_at BIGINT,
+		expires_at   BIGINT
+	)`,
+	`CREATE INDEX org_handshakes_org ON org_handshakes (org_id, id)`,
+	`CREATE INDEX org_handshakes_target ON org_handshakes (target_id, id)`,
+}
+
+// handshakeCols are the columns of org_handshakes, in handshakeArgs's order.
+var handshakeCols = []string{"id", "org_id", "arn", "action", "state", "target_type", "target_id", "notes", "requested_at", "expires_at"}
+
+func handshakeArgs(h store.Handshake) []any {
+	return []any{h.ID, h.OrganizationID, h.ARN, h.Action, h.State, h.TargetType, h.TargetID, h.Notes, micros(h.RequestedAt), micros(h.ExpiresAt)}
+}
+
+// handshakeEntity describes org_handshakes.
+var handshakeEntity = &entity[store.Handshake]{
+	what:  "handshake",
+	table: "org_handshakes",
+	from:  "org_handshakes",
+	cols:  handshakeCols,
+	read:  handshakeCols,
+	key:   []string{"id"},
+	order: "id",
+	args:  handshakeArgs,
+	scan: func(r row) (store.Handshake, error) {
+		var h store.Handshake
+		var requested, expires sql.NullInt64
+		err := r.Scan(&h.ID, &h.OrganizationID, &h.ARN, &h.Action, &h.State, &h.TargetType, &h.TargetID, &h.Notes, &requested, &expires)
+		h.RequestedAt, h.ExpiresAt = timeOf(requested), timeOf(expires)
+		return h, err
+	},
+}
+
+// CreateHandshake stores a new handshake.
+func (s *Store) CreateHandshake(ctx context.Context, h store.Handshake) error {
+	return create(ctx, s, handshakeEntity, h, h.ID)
+}
+
+// GetHandshake returns a handshake.
+func (s *Store) GetHandshake(ctx context.Context, id string) (store.Handshake, error) {
+	return get(ctx, s, handshakeEntity, id, id)
+}
+
+// ListHandshakes returns the handshakes of an organization, of a target, or
+// both, by ID.
+func (s *Store) ListHandshakes(ctx context.Context, orgID, targetID string) ([]store.Handshake, error) {
+	switch {
+	case orgID != "" && targetID != "":
+		return list(ctx, s, handshakeEntity, "org_id = $1 AND target_id = $2", 0, orgID, targetID)
+	case orgID != "":
+		return list(ctx, s, handshakeEntity, "org_id = $1", 0, orgID)
+	case targetID != "":
+		return list(ctx, s, handshakeEntity, "target_id = $1", 0, targetID)
+	}
+	return list(ctx, s, handshakeEntity, "", 0)
+}
+
+// errHandshakeKey is returned when an update callback changes a handshake's
+// fields other than its state.
+var errHandshakeKey = errors.New("the callback changed the handshake's fields other than its state, which cannot change")
+
+// UpdateHandshake replaces a handshake's state with what fn returns and
+// creates the member account fn returns, in one transaction.
+func (s *Store) UpdateHandshake(ctx context.Context, id string, fn func(store.Handshake) (store.Handshake, *store.OrgAccount, error)) error {
+	e := handshakeEntity
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := selectOne(ctx, tx, e, s.d.ForUpdate, []any{id})
+		if err != nil {
+			return err
+		}
+		next, member, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		same := next
+		same.State = cur.State
+		if !reflect.DeepEqual(same, cur) {
+			return errHandshakeKey
+		}
+		if _, err := tx.ExecContext(ctx, e.statements().update, append(e.args(next), id)...); err != nil {
+			return s.d.mapErr(err)
+		}
+		if member != nil {
+			return s.insertOrgAccount(ctx, tx, *member)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: update handshake %q: %w", id, err)
+	}
+	return nil
 }

@@ -235,6 +235,8 @@ var migrations = [][]string{
 	// Small objects' bytes in their record (store.InlineObjectStore): NULL
 	// for an object whose bytes are a blob.
 	{`ALTER TABLE s3_objects ADD COLUMN data {blob}`},
+	// Organizations' invitations (store.Handshake).
+	handshakesMigration,
 }
 
 // Migrate brings the database to the latest schema version in one transaction. A
