@@ -293,21 +293,20 @@ func TestExchangeGivesUpAfterMaxAttempts(t *testing.T) {
 	}
 }
 
-func TestExchangeRetriesNetworkErrors(t *testing.T) {
-	// A listener that accepts and closes at once, then a working STS behind it.
+// retriedTwice runs an exchange against a fake STS that answers its first two
+// requests with fail: the exchange must succeed after two retries.
+func retriedTwice(t *testing.T, fail func(t *testing.T, w http.ResponseWriter, r *http.Request)) {
+	t.Helper()
 	sts := newFakeSTS(t, nil)
 	var mu sync.Mutex
-	drops := 2
+	failures := 2
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		drop := drops > 0
-		drops--
+		failing := failures > 0
+		failures--
 		mu.Unlock()
-		if drop {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				conn.Close()
-			}
+		if failing {
+			fail(t, w, r)
 			return
 		}
 		sts.srv.Config.Handler.ServeHTTP(w, r)
@@ -322,24 +321,24 @@ func TestExchangeRetriesNetworkErrors(t *testing.T) {
 	}
 }
 
+// TestExchangeRetriesNetworkErrors: a connection accepted and closed at once
+// is retried.
+func TestExchangeRetriesNetworkErrors(t *testing.T) {
+	retriedTwice(t, func(t *testing.T, w http.ResponseWriter, _ *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+}
+
 // TestExchangeRetriesBrokenAnswers: an answer whose status came but whose body
 // broke off (the connection reset or closed mid-body, or the SDK's own race
 // that closes a connection while a good answer is read,
 // aws/aws-sdk-go-v2#1825) is transient, whatever its status: the exchange is
 // retried and succeeds.
 func TestExchangeRetriesBrokenAnswers(t *testing.T) {
-	sts := newFakeSTS(t, nil)
-	var mu sync.Mutex
-	breaks := 2
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		broken := breaks > 0
-		breaks--
-		mu.Unlock()
-		if !broken {
-			sts.srv.Config.Handler.ServeHTTP(w, r)
-			return
-		}
+	retriedTwice(t, func(t *testing.T, w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		conn, buf, err := w.(http.Hijacker).Hijack()
 		if err != nil {
@@ -349,15 +348,7 @@ func TestExchangeRetriesBrokenAnswers(t *testing.T) {
 		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 4096\r\n\r\n<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult>")
 		buf.Flush()
 		conn.Close()
-	}))
-	defer proxy.Close()
-	x, rec := newTestExchanger(t, proxy.URL, nil)
-	if _, err := x.Exchange(context.Background(), testToken); err != nil {
-		t.Fatalf("Exchange: %v", err)
-	}
-	if len(rec.sleeps) != 2 {
-		t.Errorf("retried %d times, want 2", len(rec.sleeps))
-	}
+	})
 }
 
 func TestExchangeConnectionRefused(t *testing.T) {
