@@ -102,6 +102,12 @@ func errDuplicateHandshake() *awsapi.Error {
 	return newError("DuplicateHandshakeException", "A handshake with the same action and target already exists.")
 }
 
+// errAlreadyMember refuses to invite, or to let accept, an account that is a
+// member of an organization (the management account included).
+func errAlreadyMember() *awsapi.Error {
+	return errHandshakeConstraint("ALREADY_IN_AN_ORGANIZATION", "The account is already a member of an organization.")
+}
+
 // errHandshakeConstraint is HandshakeConstraintViolationException; reason is
 // AWS's reason code, put at the start of the message as errInvalidInput does.
 func errHandshakeConstraint(reason, message string) *awsapi.Error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -84,7 +83,7 @@ func (o *Organizations) invite(ctx context.Context, org store.Organization, targ
 		member = err == nil
 	}
 	if member {
-		return store.Handshake{}, errHandshakeConstraint("ALREADY_IN_AN_ORGANIZATION", "The account is already a member of an organization.")
+		return store.Handshake{}, errAlreadyMember()
 	}
 	open, err := o.st.ListHandshakes(ctx, org.ID, "")
 	if err != nil {
@@ -168,7 +167,7 @@ func (o *Organizations) respond(ctx context.Context, org store.Organization, cal
 		return store.Handshake{}, refusal
 	case errors.Is(err, store.ErrAlreadyExists):
 		// The account joined an organization meanwhile (or its address is a member's).
-		return store.Handshake{}, errHandshakeConstraint("ALREADY_IN_AN_ORGANIZATION", "The account is already a member of an organization.")
+		return store.Handshake{}, errAlreadyMember()
 	case errors.Is(err, store.ErrNotFound):
 		return store.Handshake{}, errHandshakeNotFound()
 	}
@@ -176,23 +175,20 @@ func (o *Organizations) respond(ctx context.Context, org store.Organization, cal
 }
 
 // handshakesFor returns, by ID and as of now, the handshakes that invite
-// account id: by its ID or by its email address.
+// account id: by its ID or by its email address, matched as isTarget matches
+// them for AcceptHandshake (an address in any case). Handshakes are few: the
+// store's list of all of them is filtered here.
 func (o *Organizations) handshakesFor(ctx context.Context, id string) ([]store.Handshake, error) {
-	byID, err := o.st.ListHandshakes(ctx, "", id)
-	if err != nil {
-		return nil, fmt.Errorf("organizations: %w", err)
-	}
-	byEmail, err := o.st.ListHandshakes(ctx, "", o.accountEmail(id))
+	all, err := o.st.ListHandshakes(ctx, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("organizations: %w", err)
 	}
 	var out []store.Handshake
-	for _, h := range append(byID, byEmail...) {
+	for _, h := range all {
 		if o.isTarget(h, id) {
 			out = append(out, o.current(h))
 		}
 	}
-	slices.SortFunc(out, func(a, b store.Handshake) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 

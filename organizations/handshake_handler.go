@@ -125,9 +125,6 @@ func (s *Service) inviteAccountToOrganization(ctx context.Context, c *call) (any
 	if err != nil {
 		return nil, err
 	}
-	if *in.Target.Type == partyAccount && *in.Target.ID == org.ManagementAccountID {
-		return nil, errHandshakeConstraint("ALREADY_IN_AN_ORGANIZATION", "The account is already a member of an organization.")
-	}
 	notes := ""
 	if in.Notes != nil {
 		notes = *in.Notes
