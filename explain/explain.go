@@ -254,8 +254,8 @@ func sessionClaimsCheck(ts sts.TokenSession, err error) (c Check, asked bool) {
 	const title = "the token's session tags and source identity claims are well formed"
 	if err != nil {
 		return Check{ID: "session", Status: Fail, Title: title, Actual: phrase(errMessage(err)),
-			Fix: "the identity provider must issue " + sessionTagsClaim + ` as {"principal_tags": {"Key": ["value"]}, "transitive_tag_keys": ["Key"]} (at most 50 tags) and ` +
-				sourceIdentityClaim + " as a string of 2 to 64 characters of letters, digits and +=,.@_-; STS answers InvalidIdentityToken (400) otherwise"}, true
+			Fix: "the identity provider must issue " + sts.ClaimSessionTags + ` as {"principal_tags": {"Key": ["value"]}, "transitive_tag_keys": ["Key"]} (at most 50 tags) and ` +
+				sts.ClaimSourceIdentity + " as a string of 2 to 64 characters of letters, digits and +=,.@_-; STS answers InvalidIdentityToken (400) otherwise"}, true
 	}
 	var what []string
 	if n := len(ts.Tags); n > 0 {
@@ -273,13 +273,6 @@ func sessionClaimsCheck(ts sts.TokenSession, err error) (c Check, asked bool) {
 	}
 	return Check{ID: "session", Status: Pass, Title: title, Actual: phrase(strings.Join(what, " and "))}, true
 }
-
-// The claims of a web identity token that ask for session tags and a source
-// identity.
-const (
-	sessionTagsClaim    = "https://aws.amazon.com/tags"
-	sourceIdentityClaim = "https://aws.amazon.com/source_identity"
-)
 
 func plural(n int) string {
 	if n == 1 {

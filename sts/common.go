@@ -33,10 +33,11 @@ const (
 	msgPackedTooLarge = "Packed policy consumes more than 100% of allotted space, please use smaller policy for request."
 )
 
-// Well-known claims of web identity tokens.
+// Well-known claims of web identity tokens: the session tags and the source
+// identity a token asks for (ReadTokenSession).
 const (
-	claimTags           = "https://aws.amazon.com/tags"
-	claimSourceIdentity = "https://aws.amazon.com/source_identity"
+	ClaimSessionTags    = "https://aws.amazon.com/tags"
+	ClaimSourceIdentity = "https://aws.amazon.com/source_identity"
 )
 
 // STS actions evaluated against trust policies.

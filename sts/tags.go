@@ -29,7 +29,7 @@ func tokenTags(raw any, ok bool) ([]session.Tag, []string, error) {
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		return nil, nil, invalidTokenClaim("The session tags claim " + claimTags + " must be a JSON object.")
+		return nil, nil, invalidTokenClaim("The session tags claim " + ClaimSessionTags + " must be a JSON object.")
 	}
 	var tags []session.Tag
 	if pt, ok := obj["principal_tags"]; ok && pt != nil {
@@ -121,7 +121,7 @@ func tokenSourceIdentity(raw any, ok bool) (string, error) {
 	}
 	s, ok := raw.(string)
 	if !ok || javaLen(s) < 2 || javaLen(s) > 64 || !allChars(s, isNameChar) {
-		return "", invalidTokenClaim("The source identity claim " + claimSourceIdentity + " must be a string of 2 to 64 characters matching " + patternName + ".")
+		return "", invalidTokenClaim("The source identity claim " + ClaimSourceIdentity + " must be a string of 2 to 64 characters matching " + patternName + ".")
 	}
 	return s, nil
 }
@@ -142,10 +142,10 @@ type TokenSession struct {
 func ReadTokenSession(claim func(name string) (any, bool)) (TokenSession, error) {
 	var ts TokenSession
 	var err error
-	if ts.Tags, ts.TransitiveTags, err = tokenTags(claim(claimTags)); err != nil {
+	if ts.Tags, ts.TransitiveTags, err = tokenTags(claim(ClaimSessionTags)); err != nil {
 		return TokenSession{}, err
 	}
-	if ts.SourceIdentity, err = tokenSourceIdentity(claim(claimSourceIdentity)); err != nil {
+	if ts.SourceIdentity, err = tokenSourceIdentity(claim(ClaimSourceIdentity)); err != nil {
 		return TokenSession{}, err
 	}
 	return ts, nil
