@@ -160,10 +160,13 @@ func (o *orgServer) provision(ctx context.Context, r accountRecord, management, 
 	if served, err := o.serveNew(ctx, r); err != nil || !served {
 		return err
 	}
-	if err := s.recordAccount(ctx, r); err != nil {
+	// The role before the record: another replica serves the account once it
+	// is recorded (watchAccounts), and finds it complete. A stop between the
+	// two leaves it unrecorded, which the next start's reconcile mends.
+	if err := o.createAccessRole(ctx, r.ID, management, roleName); err != nil {
 		return err
 	}
-	if err := o.createAccessRole(ctx, r.ID, management, roleName); err != nil {
+	if err := s.recordAccount(ctx, r); err != nil {
 		return err
 	}
 	s.log.Info("organizations: account created and served", "account", r.ID, "name", r.Name, "role", roleName)
